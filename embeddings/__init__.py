@@ -1,0 +1,21 @@
+"""Turning article text into normalized vectors: the embedder interface and its implementations."""
+
+from embeddings.base import Embedder
+from embeddings.document import DocumentRecipe, embed_articles
+
+__all__ = ["DocumentRecipe", "Embedder", "embed_articles", "load_embedder"]
+
+
+def load_embedder(model: str, *, device: str = "cpu", batch_size: int = 32) -> Embedder:
+    """Load the embedder named by `model`: a sentence-transformers name or folder.
+
+    `test/hashing` (optionally `test/hashing-DIM`) gives the deterministic test embedder; it exists for
+    fast tests and is never a default.
+    """
+    if model.startswith("test/hashing"):
+        from embeddings.hashing import HashingEmbedder
+
+        return HashingEmbedder.from_name(model)
+    from embeddings.sentence import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model, device=device, batch_size=batch_size)

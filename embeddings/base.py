@@ -1,0 +1,47 @@
+"""The embedder interface: one abstract method, batching and normalization done once here."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class Embedder(ABC):
+    """Maps texts to L2-normalized float32 vectors of a fixed dimension.
+
+    Attributes:
+        name: the model's identity, recorded in the index manifest; an index refuses other names.
+        dimension: length of every vector.
+        max_tokens: the model's input window; longer texts are cut by the model.
+    """
+
+    name: str
+    dimension: int
+    max_tokens: int = 256
+    batch_size: int = 32
+    # Texts handed to embed_batch at once; large enough for length bucketing, small enough for memory.
+    group_size: int = 1024
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed `texts` and return an array of shape (len(texts), dimension)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed any number of texts; returns L2-normalized float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = [
+            np.asarray(self.embed_batch(texts[i : i + self.group_size]), dtype=np.float32)
+            for i in range(0, len(texts), self.group_size)
+        ]
+        return normalize(np.vstack(parts))
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Scale each row to unit length (rows of zeros stay zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms

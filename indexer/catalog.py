@@ -1,0 +1,321 @@
+"""The SQLite catalog: articles, their vectors and a change log, with named, ordered migrations.
+
+SQLite is the source of truth. Every write is one transaction that also bumps a sequence number and
+records, per vector id, the last change; the FAISS index is a snapshot of the vectors at some
+sequence number that readers bring up to date from that log.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.article import Article
+
+# (name, SQL): applied in order, each once, recorded in the `migrations` table.
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "m001_create_tables",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta (key, value) VALUES ('seq', '0');
+        CREATE TABLE articles (
+            vid INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            body TEXT NOT NULL,
+            url TEXT,
+            keywords TEXT NOT NULL,
+            section TEXT,
+            language TEXT NOT NULL,
+            published_at TEXT,
+            updated_at TEXT,
+            text_hash TEXT NOT NULL,
+            record_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            indexed_at TEXT NOT NULL
+        );
+        CREATE TABLE vectors (
+            vid INTEGER PRIMARY KEY REFERENCES articles (vid) ON DELETE CASCADE,
+            vector BLOB NOT NULL
+        );
+        CREATE TABLE changes (
+            vid INTEGER PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('upsert', 'delete'))
+        );
+        CREATE INDEX changes_seq ON changes (seq);
+        """,
+    ),
+]
+
+_ARTICLE_COLUMNS = (
+    "vid, id, title, summary, body, url, keywords, section, language, published_at, updated_at, indexed_at"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article as stored: its stable vector id and when it was last (re)indexed."""
+
+    vid: int
+    article: Article
+    indexed_at: str
+
+
+@dataclass(frozen=True)
+class Write:
+    """One article to upsert; `vector` is None when only its metadata changed."""
+
+    article: Article
+    text_hash: str
+    record_hash: str
+    vector: np.ndarray | None
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Catalog:
+    """Thread-safe access to one catalog file (a lock serializes use of the single connection)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- schema -------------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+                done = {row[0] for row in self._db.execute("SELECT name FROM migrations")}
+                for name, sql in MIGRATIONS:
+                    if name in done:
+                        continue
+                    for statement in filter(str.strip, sql.split(";")):
+                        self._db.execute(statement)
+                    self._db.execute("INSERT INTO migrations VALUES (?, ?)", (name, utc_now()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def migrations(self) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT name FROM migrations ORDER BY rowid")]
+
+    # -- metadata -----------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+
+    def seq(self) -> int:
+        """The sequence number of the last committed change."""
+        return int(self.meta("seq") or 0)
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def get(self, article_id: str) -> Entry | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+    def get_by_vids(self, vids: Sequence[int]) -> dict[int, Entry]:
+        if not vids:
+            return {}
+        marks = ",".join("?" * len(vids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE vid IN ({marks})", [int(v) for v in vids]
+            ).fetchall()
+        return {row[0]: _entry(row) for row in rows}
+
+    def hashes(self, ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
+        """id → (vid, text_hash, record_hash) for the ids that exist."""
+        out: dict[str, tuple[int, str, str]] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                    f"SELECT id, vid, text_hash, record_hash FROM articles WHERE id IN ({marks})", chunk
+                ):
+                    out[row[0]] = (row[1], row[2], row[3])
+        return out
+
+    def vector(self, vid: int) -> np.ndarray | None:
+        with self._lock:
+            row = self._db.execute("SELECT vector FROM vectors WHERE vid = ?", (vid,)).fetchone()
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+
+    def vectors(self, vids: Sequence[int]) -> dict[int, np.ndarray]:
+        """vid → vector for the vids that have one."""
+        out: dict[int, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(vids), 500):
+                chunk = [int(v) for v in vids[start : start + 500]]
+                marks = ",".join("?" * len(chunk))
+                for vid, blob in self._db.execute(
+                    f"SELECT vid, vector FROM vectors WHERE vid IN ({marks})", chunk
+                ):
+                    out[vid] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All (vids, vectors) in batches, for building an index from scratch."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT vid, vector FROM vectors WHERE vid > ? ORDER BY vid LIMIT ?", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield (
+                np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+                np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
+            )
+
+    def changes_since(self, seq: int) -> tuple[list[int], list[int]]:
+        """(vids upserted, vids deleted) by changes after `seq`."""
+        with self._lock:
+            rows = self._db.execute("SELECT vid, op FROM changes WHERE seq > ?", (seq,)).fetchall()
+        return [v for v, op in rows if op == "upsert"], [v for v, op in rows if op == "delete"]
+
+    def ids_unchanged_since(self, seq: int) -> Iterator[str]:
+        """Ids of articles whose last change is at or before `seq`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.id FROM articles a JOIN changes c ON c.vid = a.vid WHERE c.seq <= ?", (seq,)
+            ).fetchall()
+        return (row[0] for row in rows)
+
+    def counts_by(self, column: str) -> dict[str, int]:
+        if column not in {"language", "section"}:
+            raise ValueError(column)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT coalesce({column}, ''), count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def write(self, writes: Iterable[Write] = (), deletes: Iterable[str] = ()) -> tuple[int, list[str]]:
+        """Upsert and delete articles in one transaction.
+
+        Returns:
+            (the new sequence number, the ids among `deletes` that were found and deleted).
+        """
+        now = utc_now()
+        deleted: list[str] = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]) + 1
+                for write in writes:
+                    self._upsert(write, seq, now)
+                for article_id in deletes:
+                    row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (article_id,)).fetchone()
+                    if row is None:
+                        continue
+                    self._db.execute("DELETE FROM articles WHERE vid = ?", (row[0],))
+                    self._log(row[0], seq, "delete")
+                    deleted.append(article_id)
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return seq, deleted
+
+    def _upsert(self, write: Write, seq: int, now: str) -> None:
+        a = write.article
+        values = (
+            a.title, a.summary, a.body, a.url, json.dumps(list(a.keywords), ensure_ascii=False), a.section,
+            a.language, a.published_at, a.updated_at, write.text_hash, write.record_hash,
+        )  # fmt: skip
+        row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (a.id,)).fetchone()
+        if row is None:
+            if write.vector is None:
+                raise ValueError(f"new article {a.id!r} needs a vector")
+            cursor = self._db.execute(
+                "INSERT INTO articles (id, title, summary, body, url, keywords, section, language, "
+                "published_at, updated_at, text_hash, record_hash, created_at, indexed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (a.id, *values, now, now),
+            )
+            vid = int(cursor.lastrowid or 0)
+        else:
+            vid = int(row[0])
+            self._db.execute(
+                "UPDATE articles SET title = ?, summary = ?, body = ?, url = ?, keywords = ?, section = ?, "
+                "language = ?, published_at = ?, updated_at = ?, text_hash = ?, record_hash = ?, "
+                "indexed_at = ? WHERE vid = ?",
+                (*values, now, vid),
+            )
+        if write.vector is not None:
+            blob = np.ascontiguousarray(write.vector, dtype=np.float32).tobytes()
+            self._db.execute(
+                "INSERT INTO vectors (vid, vector) VALUES (?, ?) "
+                "ON CONFLICT (vid) DO UPDATE SET vector = excluded.vector",
+                (vid, blob),
+            )
+        # Metadata-only updates are logged too: readers refresh what they cached about the article.
+        self._log(vid, seq, "upsert")
+
+    def _log(self, vid: int, seq: int, op: str) -> None:
+        self._db.execute(
+            "INSERT INTO changes (vid, seq, op) VALUES (?, ?, ?) "
+            "ON CONFLICT (vid) DO UPDATE SET seq = excluded.seq, op = excluded.op",
+            (vid, seq, op),
+        )
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    vid, article_id, title, summary, body, url, keywords, section, language, published, updated, at = row
+    article = Article.model_construct(
+        id=article_id, title=title, summary=summary, body=body, url=url, keywords=tuple(json.loads(keywords)),
+        section=section, language=language, published_at=published, updated_at=updated,
+    )  # fmt: skip
+    return Entry(vid=vid, article=article, indexed_at=at)

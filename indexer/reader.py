@@ -1,0 +1,146 @@
+"""Stream article records from JSON Lines or CSV, one at a time, with their line numbers.
+
+A bad line becomes a `Rejected` item with its line number and reason; it never stops the stream.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from indexer.article import Article, parse_article
+from seealso.errors import InputError, InvalidArticle
+
+JSONL_SUFFIXES = {".jsonl", ".ndjson", ".jsonlines"}
+CSV_SUFFIXES = {".csv"}
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int
+    article: Article
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+    article_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f" (id {self.article_id!r})" if self.article_id else "")
+        return f"{where}: {self.reason}"
+
+
+Item = Record | Rejected
+
+
+def input_format(path: str) -> str:
+    """'jsonl' or 'csv', from the file name; '-' (stdin) is JSON Lines."""
+    if path == "-":
+        return "jsonl"
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    raise InputError(f"cannot tell the format of {path!r}: name it .jsonl or .csv (optionally .gz)")
+
+
+def _open_binary(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        if path.lower().endswith(".gz"):
+            return gzip.open(path, "rb")  # type: ignore[return-value]
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, not an article file") from None
+    except PermissionError:
+        raise InputError(f"cannot read {path}: permission denied") from None
+
+
+def read_articles(path: str) -> Iterator[Item]:
+    """Yield a Record or a Rejected for every record of the file at `path` ('-' for stdin)."""
+    fmt = input_format(path)
+    stream = _open_binary(path)
+    try:
+        yield from (_read_jsonl(stream) if fmt == "jsonl" else _read_csv(stream))
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def count_lines(path: str) -> int | None:
+    """Number of lines of a plain file (for a progress total), or None when it cannot be known cheaply."""
+    if path == "-" or path.lower().endswith(".gz") or input_format(path) != "jsonl":
+        return None
+    try:
+        with open(path, "rb") as stream:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+def validate_record(line: int, data: object) -> Item:
+    """A Record of a valid article, or a Rejected saying why (for records from any source)."""
+    try:
+        return Record(line, parse_article(data))
+    except InvalidArticle as exc:
+        return Rejected(line, str(exc), exc.article_id)
+
+
+def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
+    for number, raw in enumerate(stream, start=1):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+        except UnicodeDecodeError as exc:
+            yield Rejected(number, f"not valid UTF-8 (byte {exc.start})")
+            continue
+        if not text:
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield Rejected(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        yield validate_record(number, data)
+
+
+def _read_csv(stream: IO[bytes]) -> Iterator[Item]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    reader = csv.DictReader(text)
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise InputError(f"cannot read the CSV header: {exc}") from None
+    if not header or "id" not in header:
+        raise InputError("the CSV header must name an 'id' column (and title, summary or body)")
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Rejected(start, f"malformed CSV: {exc}")
+            continue
+        if None in row:
+            yield Rejected(start, f"more cells than the header has columns ({len(header)})")
+            continue
+        data: dict[str, object] = {k: v for k, v in row.items() if v is not None}
+        if isinstance(data.get("keywords"), str):
+            data["keywords"] = [k.strip() for k in str(data["keywords"]).split(";") if k.strip()]
+        yield validate_record(start, data)

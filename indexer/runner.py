@@ -1,0 +1,178 @@
+"""The indexing pipeline: read → validate → skip unchanged → embed → write, in batches.
+
+Each batch is committed on its own, so an interrupted run keeps what it finished and a re-run embeds
+only the rest; the FAISS snapshot and manifest are replaced once, at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from embeddings import DocumentRecipe, Embedder, embed_articles
+from embeddings.document import DEFAULT_RECIPE
+from indexer.article import Article
+from indexer.catalog import Write
+from indexer.reader import Item, Record, Rejected
+from indexer.store import Store
+from seealso.errors import InvalidArticle
+
+
+@dataclass
+class IndexReport:
+    """What a run did, for the one-line summary and for tests."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    embedded: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    prune_skipped: str | None = None
+    seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "embed": 0.0, "write": 0.0})
+
+    def summary(self) -> str:
+        text = (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"deleted {self.deleted}, rejected {len(self.rejected)} in {self.seconds:.1f}s "
+            f"({self.embedded} embedded)"
+        )
+        if self.prune_skipped:
+            text += f"; prune skipped: {self.prune_skipped}"
+        return text
+
+
+class StrictStop(InvalidArticle):
+    """Raised in strict mode at the first rejected record."""
+
+    def __init__(self, rejected: Rejected) -> None:
+        super().__init__([f"line {rejected.line}: {rejected.reason}"], rejected.article_id)
+        self.rejected = rejected
+
+
+def validate_all(items: Iterable[Item]) -> int:
+    """Check every record without writing anything; raise StrictStop at the first bad one."""
+    count = 0
+    for item in items:
+        if isinstance(item, Rejected):
+            raise StrictStop(item)
+        count += 1
+    return count
+
+
+def index_articles(
+    store: Store,
+    embedder: Embedder,
+    items: Iterable[Item],
+    *,
+    recipe: DocumentRecipe = DEFAULT_RECIPE,
+    prune: bool = False,
+    batch_size: int = 256,
+    on_reject: Callable[[Rejected], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IndexReport:
+    """Index `items` into `store`.
+
+    Args:
+        store: the data dir to write to; its model must be the embedder's.
+        embedder: turns article passages into vectors.
+        items: records and rejections, as `indexer.reader.read_articles` yields them.
+        recipe: which text of an article is embedded.
+        prune: delete articles absent from `items` (a full export) at the end; skipped when a line
+            without a readable id was rejected, since the export is then not known to be complete.
+        batch_size: articles per committed batch.
+        on_reject: called with each rejected record (to report it at once).
+        on_progress: called with the number of input lines consumed by each batch.
+
+    Returns:
+        An IndexReport of what was added, updated, unchanged, deleted and rejected.
+    """
+    started = time.perf_counter()
+    store.bind_model(embedder.name, embedder.dimension, recipe.identity)
+    start_seq = store.catalog.seq()
+    report = IndexReport()
+    seen: set[str] = set()
+    unreadable_ids = False
+    pending: dict[str, Article] = {}
+    consumed = 0
+
+    tick = time.perf_counter()
+    for item in items:
+        consumed += 1
+        if isinstance(item, Rejected):
+            report.rejected.append(item)
+            unreadable_ids |= item.article_id is None
+            if item.article_id is not None:
+                seen.add(item.article_id)  # a bad new version must not delete the good old one
+            if on_reject:
+                on_reject(item)
+            continue
+        assert isinstance(item, Record)
+        seen.add(item.article.id)
+        pending.pop(item.article.id, None)  # a later line with the same id wins
+        pending[item.article.id] = item.article
+        if len(pending) >= batch_size:
+            report.stages["read"] += time.perf_counter() - tick
+            _flush(store, embedder, recipe, list(pending.values()), report)
+            pending.clear()
+            if on_progress:
+                on_progress(consumed)
+            consumed = 0
+            tick = time.perf_counter()
+    report.stages["read"] += time.perf_counter() - tick
+    _flush(store, embedder, recipe, list(pending.values()), report)
+    if on_progress and consumed:
+        on_progress(consumed)
+
+    if prune:
+        if unreadable_ids:
+            report.prune_skipped = "some rejected lines had no readable id"
+        else:
+            # Only articles that nobody changed during this run: an article another writer added
+            # meanwhile (the API, another job) is not in this export but is not stale either.
+            absent = [i for i in store.catalog.ids_unchanged_since(start_seq) if i not in seen]
+            for start in range(0, len(absent), 1000):
+                _seq, deleted = store.catalog.write(deletes=absent[start : start + 1000])
+                report.deleted += len(deleted)
+
+    tick = time.perf_counter()
+    store.save_snapshot()
+    report.stages["write"] += time.perf_counter() - tick
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _flush(
+    store: Store, embedder: Embedder, recipe: DocumentRecipe, articles: list[Article], report: IndexReport
+) -> None:
+    if not articles:
+        return
+    known = store.catalog.hashes([a.id for a in articles])
+    to_embed: list[tuple[Article, str, str]] = []
+    writes: list[Write] = []
+    for article in articles:
+        text_hash, record_hash = article.text_hash(recipe.identity), article.record_hash()
+        previous = known.get(article.id)
+        if previous is None:
+            report.added += 1
+            to_embed.append((article, text_hash, record_hash))
+        elif previous[1] != text_hash:
+            report.updated += 1
+            to_embed.append((article, text_hash, record_hash))
+        elif previous[2] != record_hash:
+            report.updated += 1
+            writes.append(Write(article, text_hash, record_hash, vector=None))
+        else:
+            report.unchanged += 1
+    if to_embed:
+        tick = time.perf_counter()
+        vectors = embed_articles(embedder, [a for a, _, _ in to_embed], recipe)
+        report.stages["embed"] += time.perf_counter() - tick
+        report.embedded += len(to_embed)
+        writes.extend(Write(a, th, rh, v) for (a, th, rh), v in zip(to_embed, vectors, strict=True))
+    if writes:
+        tick = time.perf_counter()
+        store.catalog.write(writes)
+        report.stages["write"] += time.perf_counter() - tick

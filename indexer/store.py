@@ -1,0 +1,164 @@
+"""A data dir: the SQLite catalog, the FAISS index kept in step with it, and the manifest.
+
+Writers commit to the catalog, then save a FAISS snapshot under a new name and switch the manifest
+to it with a rename, so a crash at any point leaves a usable state. Readers load the snapshot the
+manifest names and apply the catalog's changes since it (`refresh`), so they see every committed
+write without a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from indexer.catalog import Catalog, utc_now
+from indexer.manifest import Manifest
+from indexer.vectors import VectorIndex
+from seealso.errors import IndexNotFound, ModelMismatch
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite3"
+MANIFEST_FILE = "manifest.json"
+
+
+class Store:
+    def __init__(self, data_dir: Path, catalog: Catalog) -> None:
+        self.data_dir = data_dir
+        self.catalog = catalog
+        self._lock = threading.RLock()
+        self._index: VectorIndex | None = None
+        self._seq = -1  # catalog sequence number the in-memory index reflects
+
+    @classmethod
+    def open(cls, data_dir: Path, *, create: bool = False) -> Store:
+        """Open the data dir; with `create`, make it if needed, else a missing one is an error."""
+        data_dir = Path(data_dir)
+        if not (data_dir / CATALOG_FILE).exists():
+            if not create:
+                raise IndexNotFound(str(data_dir))
+            data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir, Catalog(data_dir / CATALOG_FILE))
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # -- model --------------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> str | None:
+        """The model whose vectors this data dir holds (None before the first article)."""
+        return self.catalog.meta("model")
+
+    @property
+    def dimension(self) -> int | None:
+        value = self.catalog.meta("dimension")
+        return None if value is None else int(value)
+
+    def check_model(self, model: str) -> None:
+        """Refuse to mix vectors of another model with this data dir's."""
+        if self.model is not None and self.model != model:
+            raise ModelMismatch(self.model, model)
+
+    def bind_model(self, model: str, dimension: int, recipe: str) -> None:
+        """Record the model before the first vectors are written; refuse another one later."""
+        self.check_model(model)
+        self.catalog.set_meta({"model": model, "dimension": str(dimension), "recipe": recipe})
+
+    # -- index --------------------------------------------------------------------------------------
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / MANIFEST_FILE
+
+    def manifest(self) -> Manifest | None:
+        return Manifest.load(self.manifest_path)
+
+    def index(self) -> VectorIndex:
+        """The in-memory index, loaded on first use and brought up to date with the catalog."""
+        with self._lock:
+            if self._index is None:
+                self._index, self._seq = self._load_snapshot()
+            self.refresh()
+            return self._index
+
+    def refresh(self) -> bool:
+        """Apply catalog changes committed since the index was loaded; True when there were some."""
+        with self._lock:
+            if self._index is None:
+                return False
+            seq = self.catalog.seq()
+            if seq == self._seq:
+                return False
+            upserts, deletes = self.catalog.changes_since(self._seq)
+            self._index.remove(np.asarray(deletes, dtype=np.int64))
+            for start in range(0, len(upserts), 10_000):
+                vids = upserts[start : start + 10_000]
+                found = self.catalog.vectors(vids)
+                if found:
+                    self._index.add(np.asarray(list(found), dtype=np.int64), np.vstack(list(found.values())))
+            self._seq = seq
+            return True
+
+    def _load_snapshot(self) -> tuple[VectorIndex, int]:
+        """The snapshot the manifest names, or an index built from the catalog's vectors."""
+        dimension = self.dimension or 0
+        for _attempt in range(3):
+            manifest = self.manifest()
+            if manifest is None or manifest.model != self.model or manifest.dimension != dimension:
+                break
+            try:
+                return VectorIndex.load(self.data_dir / manifest.index_file), manifest.seq
+            except (OSError, RuntimeError) as exc:  # replaced meanwhile, or unreadable: retry, then rebuild
+                log.warning("cannot read index snapshot %s: %s", manifest.index_file, exc)
+        index = VectorIndex(dimension)
+        seq = self.catalog.seq()
+        for vids, vectors in self.catalog.iter_vectors():
+            index.add(vids, vectors)
+        return index, seq
+
+    def save_snapshot(self) -> Manifest:
+        """Write the up-to-date index under a new file name, then point the manifest at it."""
+        with self._lock:
+            index = self.index()
+            seq = self._seq
+            name = f"index-{seq:012d}.faiss"
+            path = self.data_dir / name
+            if not path.exists():
+                index.save(path)
+            manifest = Manifest(
+                model=self.model or "",
+                dimension=index.dimension,
+                recipe=self.catalog.meta("recipe") or "",
+                count=len(index),
+                index_type=index.index_type,
+                index_file=name,
+                seq=seq,
+                built_at=utc_now(),
+            )
+            manifest.save(self.manifest_path)
+            self._remove_old_snapshots(keep=name)
+            return manifest
+
+    def _remove_old_snapshots(self, keep: str) -> None:
+        for old in self.data_dir.glob("index-*.faiss"):
+            if old.name < keep:  # names sort by sequence number; newer ones belong to another writer
+                with contextlib.suppress(OSError):
+                    os.remove(old)
+
+    # -- queries ------------------------------------------------------------------------------------
+
+    def vector(self, vid: int) -> np.ndarray | None:
+        with self._lock:
+            vector = self.index().vector(vid)
+        return vector if vector is not None else self.catalog.vector(vid)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, vids) of the `k` nearest articles to `query`, best first."""
+        with self._lock:
+            return self.index().search(query, k)

