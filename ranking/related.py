@@ -139,15 +139,15 @@ class Ranker:
         """
         rankings: dict[str, np.ndarray] = {}
         for source_id, target_id in pairs:
-            missing = [i for i in (source_id, target_id) if self.store.catalog.get(i) is None]
-            if missing:
-                names = " and ".join(f"{'source' if i == source_id else 'target'} {i!r}" for i in missing)
-                yield LinkCheck(source_id, target_id, None, reasons=f"unknown {names}")
+            source, target = self.store.catalog.get(source_id), self.store.catalog.get(target_id)
+            if source is None or target is None:
+                unknown = [f"source {source_id!r}"] if source is None else []
+                unknown += [f"target {target_id!r}"] if target is None else []
+                yield LinkCheck(source_id, target_id, None, reasons="unknown " + " and ".join(unknown))
                 continue
             if source_id == target_id:
                 yield LinkCheck(source_id, target_id, None, reasons="an article linked to itself")
                 continue
-            source, target = self.entry(source_id), self.entry(target_id)
             score = float(np.dot(self._vector(source), self._vector(target)))
             if source_id not in rankings:
                 _, vids = self.store.search(self._vector(source), RANK_DEPTH + 1)

@@ -29,7 +29,9 @@ from seealso.config import DEFAULT_MODEL
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--max-chunks", type=int, default=DocumentRecipe().max_chunks)
@@ -39,7 +41,7 @@ def main() -> None:
 
     source = shared_file("bbc-news.jsonl")
     recipe = DocumentRecipe(args.max_chunks, args.lead_weight, args.token_budget)
-    articles = [json.loads(line) for line in open(source, encoding="utf-8")]
+    articles = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
     by_body = collections.defaultdict(list)
     for article in articles:
         by_body[article["body"].strip()].append(article["id"])
@@ -48,7 +50,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "data", create=True)
         started = time.perf_counter()
-        index_articles(store, load_embedder(args.model, device="cpu"), read_articles(str(source)), recipe=recipe)
+        index_articles(
+            store, load_embedder(args.model, device="cpu"), read_articles(str(source)), recipe=recipe
+        )
         seconds = time.perf_counter() - started
         ranker = Ranker(store)
         section = {a["id"]: a["section"] for a in articles}

@@ -44,7 +44,9 @@ def load_pairs(path: Path) -> tuple[list[dict[str, str]], dict[str, dict[str, st
     return pairs, articles
 
 
-def correlations(pairs: list[dict[str, str]], scores: dict[str, float]) -> list[tuple[str, int, float, float]]:
+def correlations(
+    pairs: list[dict[str, str]], scores: dict[str, float]
+) -> list[tuple[str, int, float, float]]:
     groups = {
         "en-en": lambda p: p["lang1"] == p["lang2"] == "en",
         "fr-fr": lambda p: p["lang1"] == p["lang2"] == "fr",
@@ -61,7 +63,9 @@ def correlations(pairs: list[dict[str, str]], scores: dict[str, float]) -> list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=None, help="dev.csv (default ../shared/data/...)")
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--max-chunks", type=int, default=DocumentRecipe().max_chunks)
@@ -87,7 +91,9 @@ def main() -> None:
         store.close()
 
     print(f"model {embedder.name}, recipe {recipe.identity}")
-    print(f"{len(articles)} articles indexed in {seconds:.0f}s ({report.summary()}); {len(scores)} pairs scored")
+    print(
+        f"{len(articles)} articles indexed in {seconds:.0f}s ({report.summary()}); {len(scores)} pairs scored"
+    )
     print(f"{'pairs':<12} {'n':>5} {'pearson':>8} {'spearman':>8}")
     for name, n, pearson, spearman in correlations(pairs, scores):
         print(f"{name:<12} {n:>5} {pearson:>8.3f} {spearman:>8.3f}")

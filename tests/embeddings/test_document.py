@@ -38,7 +38,7 @@ def test_unspaced_scripts_are_cut_too() -> None:
 
 
 def test_recipe_identity_changes_with_its_settings() -> None:
-    assert DocumentRecipe().identity != DocumentRecipe(max_chunks=1).identity
+    assert DocumentRecipe().identity != DocumentRecipe(max_chunks=2).identity
     assert DocumentRecipe().identity != DocumentRecipe(lead_weight=2).identity
 
 
