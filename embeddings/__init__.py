@@ -3,7 +3,7 @@
 from embeddings.base import Embedder
 from embeddings.document import DocumentRecipe, embed_articles
 
-__all__ = ["DocumentRecipe", "Embedder", "embed_articles", "load_embedder"]
+__all__ = ["DocumentRecipe", "Embedder", "embed_articles", "load_embedder", "model_identity"]
 
 
 def load_embedder(model: str, *, device: str = "cpu", batch_size: int = 32) -> Embedder:
@@ -19,3 +19,14 @@ def load_embedder(model: str, *, device: str = "cpu", batch_size: int = 32) -> E
     from embeddings.sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(model, device=device, batch_size=batch_size)
+
+
+def model_identity(model: str) -> str:
+    """The name an index records for `model` (what `load_embedder(model).name` is), without loading it."""
+    if model.startswith("test/hashing"):
+        from embeddings.hashing import HashingEmbedder
+
+        return HashingEmbedder.from_name(model).name
+    from embeddings.sentence import resolve_model
+
+    return resolve_model(model)[0]

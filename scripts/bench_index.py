@@ -20,6 +20,7 @@ from pathlib import Path
 
 from _common import shared_file
 
+from embeddings.document import DEFAULT_RECIPE
 from embeddings.sentence import SentenceTransformerEmbedder
 from indexer.reader import read_articles
 from indexer.runner import index_articles
@@ -56,7 +57,8 @@ def main() -> None:
         again = index_articles(store, embedder, read_articles(str(path)))
         store.close()
 
-    print(f"{n} BBC articles, model {embedder.name}, batch size {args.batch_size}, recipe chunks")
+    print(f"{n} BBC articles, model {embedder.name}, batch size {args.batch_size}")
+    print(f"recipe {DEFAULT_RECIPE.identity}")
     print(f"{'run':<26} {'seconds':>8} {'docs/s':>8} {'ratio':>6}")
     print(f"{'bare encode':<26} {bare:>8.1f} {n / bare:>8.1f} {1.0:>6.2f}")
     ours = report.seconds

@@ -184,13 +184,13 @@ def search(
 
     Example: seealso search "gold mines in the Sahel" --k 5
     """
-    from embeddings import load_embedder
+    from embeddings import load_embedder, model_identity
     from indexer.store import Store
     from ranking import Ranker
 
     config = settings(data_dir, model)
     store = Store.open(config.data_dir)
-    store.check_model(_model_identity(config.model))
+    store.check_model(model_identity(config.model))
     ranker = Ranker(store, lambda: load_embedder(config.model, device=config.device))
     _print_list(ranker.search(text, k).to_dict(), as_json)
 
@@ -284,23 +284,15 @@ def serve(
     """
     import uvicorn
 
+    from embeddings import model_identity
+    from indexer.store import Store
     from service.app import create_app
 
     config = settings(data_dir, model, host=host, port=port)
+    Store.open(config.data_dir).check_model(model_identity(config.model))  # fail here, in one line
     application = create_app(config)
     err(f"seealso: serving {config.data_dir} on http://{config.host}:{config.port}")
     uvicorn.run(application, host=config.host, port=config.port, log_level="warning")
-
-
-def _model_identity(model: str) -> str:
-    """The name an index records for `model`, without loading it."""
-    if model.startswith("test/hashing"):
-        from embeddings.hashing import HashingEmbedder
-
-        return HashingEmbedder.from_name(model).name
-    from embeddings.sentence import resolve_model
-
-    return resolve_model(model)[0]
 
 
 def _print_list(result: dict[str, Any], as_json: bool) -> None:

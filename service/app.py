@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from embeddings import model_identity
 from indexer.store import Store
 from ranking import Ranker
 from seealso import __version__
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store.open(settings.data_dir)
+        store.check_model(model_identity(settings.model))
         store.index()  # load the index now, not on the first request
         app.state.store = store
         app.state.ranker = Ranker(store)
@@ -53,6 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

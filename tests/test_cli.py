@@ -154,3 +154,6 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
         f"seealso: error: no such file: {tmp_path / 'none.jsonl'}",
     )
     assert seealso("related").returncode == 2  # usage errors are click's: exit 2
+    serve = seealso("serve", "--port", "1")
+    assert (serve.returncode, serve.stderr.count("\n")) == (1, 1)
+    assert serve.stderr.startswith("seealso: error: no seealso index in")

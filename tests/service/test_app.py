@@ -22,6 +22,7 @@ from indexer.reader import read_articles
 from indexer.runner import index_articles
 from indexer.store import Store
 from seealso.config import Settings
+from seealso.errors import ModelMismatch
 from service.app import create_app
 
 ODD_ID = "dossiers/mali:2021 #1?&x=é"
@@ -45,7 +46,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(data_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+    with TestClient(create_app(Settings(data_dir=data_dir, model="test/hashing"))) as client:
         yield client
 
 
@@ -99,7 +100,12 @@ def free_port() -> int:
 
 def test_real_server_process(data_dir: Path) -> None:
     port = free_port()
-    env = {**os.environ, "SEEALSO_PORT": str(port), "SEEALSO_DATA_DIR": str(data_dir)}
+    env = {
+        **os.environ,
+        "SEEALSO_PORT": str(port),
+        "SEEALSO_DATA_DIR": str(data_dir),
+        "SEEALSO_MODEL": "test/hashing",
+    }
     server = subprocess.Popen(
         [sys.executable, "-c", "from seealso.cli import main; main()", "serve"],
         env=env, stderr=subprocess.PIPE, text=True,
@@ -125,3 +131,11 @@ def test_real_server_process(data_dir: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_service_refuses_an_index_of_another_model(data_dir: Path) -> None:
+    with (
+        pytest.raises(ModelMismatch, match="test/hashing-64"),
+        TestClient(create_app(Settings(data_dir=data_dir))),
+    ):
+        pass
