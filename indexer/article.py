@@ -76,8 +76,8 @@ class Article(BaseModel):
         seen: dict[str, str] = {}
         for keyword in value:
             cleaned = " ".join(keyword.split())
-            if cleaned and cleaned.casefold() not in seen:
-                seen[cleaned.casefold()] = cleaned
+            if cleaned:
+                seen.setdefault(keyword_key(cleaned), cleaned)
         return tuple(seen.values())
 
     @field_validator("language")
@@ -106,6 +106,11 @@ class Article(BaseModel):
     def record_hash(self) -> str:
         """Hash of the whole record: it changes when anything stored about the article changes."""
         return _hash([json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)])
+
+
+def keyword_key(keyword: str) -> str:
+    """How keywords compare: spaces collapsed, case folded ("Côte d'Ivoire" = "côte d'ivoire")."""
+    return " ".join(keyword.split()).casefold()
 
 
 def normalize_timestamp(value: str) -> str:

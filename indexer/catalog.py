@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +18,25 @@ from typing import Any
 
 import numpy as np
 
-from indexer.article import Article
+from indexer.article import Article, keyword_key
 
-# (name, SQL): applied in order, each once, recorded in the `migrations` table.
-MIGRATIONS: list[tuple[str, str]] = [
+
+def _m002_keywords(db: sqlite3.Connection) -> None:
+    """A row per (article, keyword) for keyword pages, keyed case-insensitively; back-filled."""
+    db.execute(
+        "CREATE TABLE article_keywords ("
+        " vid INTEGER NOT NULL REFERENCES articles (vid) ON DELETE CASCADE,"
+        " key TEXT NOT NULL, keyword TEXT NOT NULL, PRIMARY KEY (vid, key))"
+    )
+    db.execute("CREATE INDEX article_keywords_key ON article_keywords (key)")
+    rows = db.execute("SELECT vid, keywords FROM articles").fetchall()
+    for vid, keywords in rows:
+        _write_keywords(db, vid, json.loads(keywords))
+
+
+# (name, SQL or a function of the connection): applied in order, each once, in one transaction,
+# recorded in the `migrations` table.
+MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     (
         "m001_create_tables",
         """
@@ -56,6 +71,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX changes_seq ON changes (seq);
         """,
     ),
+    ("m002_keywords", _m002_keywords),
 ]
 
 _ARTICLE_COLUMNS = (
@@ -115,8 +131,11 @@ class Catalog:
                 for name, sql in MIGRATIONS:
                     if name in done:
                         continue
-                    for statement in filter(str.strip, sql.split(";")):
-                        self._db.execute(statement)
+                    if callable(sql):
+                        sql(self._db)
+                    else:
+                        for statement in filter(str.strip, sql.split(";")):
+                            self._db.execute(statement)
                     self._db.execute("INSERT INTO migrations VALUES (?, ?)", (name, utc_now()))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -230,6 +249,19 @@ class Catalog:
             ).fetchall()
         return (row[0] for row in rows)
 
+    def vids_with_keyword(self, keyword: str) -> list[int]:
+        """Vector ids of the articles tagged with `keyword` (case-insensitive)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT vid FROM article_keywords WHERE key = ? ORDER BY vid", (keyword_key(keyword),)
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def keyword_rows(self) -> list[tuple[str, str, int]]:
+        """Every (key, keyword as written, vid) row, for keyword statistics."""
+        with self._lock:
+            return self._db.execute("SELECT key, keyword, vid FROM article_keywords").fetchall()
+
     def counts_by(self, column: str) -> dict[str, int]:
         if column not in {"language", "section"}:
             raise ValueError(column)
@@ -263,6 +295,11 @@ class Catalog:
                     self._log(row[0], seq, "delete")
                     deleted.append(article_id)
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('written_at', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (now,),
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -301,6 +338,7 @@ class Catalog:
                 "ON CONFLICT (vid) DO UPDATE SET vector = excluded.vector",
                 (vid, blob),
             )
+        _write_keywords(self._db, vid, a.keywords)
         # Metadata-only updates are logged too: readers refresh what they cached about the article.
         self._log(vid, seq, "upsert")
 
@@ -310,6 +348,14 @@ class Catalog:
             "ON CONFLICT (vid) DO UPDATE SET seq = excluded.seq, op = excluded.op",
             (vid, seq, op),
         )
+
+
+def _write_keywords(db: sqlite3.Connection, vid: int, keywords: Iterable[str]) -> None:
+    db.execute("DELETE FROM article_keywords WHERE vid = ?", (vid,))
+    db.executemany(
+        "INSERT OR IGNORE INTO article_keywords (vid, key, keyword) VALUES (?, ?, ?)",
+        [(vid, keyword_key(k), k) for k in keywords],
+    )
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:

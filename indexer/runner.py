@@ -115,14 +115,14 @@ def index_articles(
         pending[item.article.id] = item.article
         if len(pending) >= batch_size:
             report.stages["read"] += time.perf_counter() - tick
-            _flush(store, embedder, recipe, list(pending.values()), report)
+            upsert_articles(store, embedder, list(pending.values()), recipe, report)
             pending.clear()
             if on_progress:
                 on_progress(consumed)
             consumed = 0
             tick = time.perf_counter()
     report.stages["read"] += time.perf_counter() - tick
-    _flush(store, embedder, recipe, list(pending.values()), report)
+    upsert_articles(store, embedder, list(pending.values()), recipe, report)
     if on_progress and consumed:
         on_progress(consumed)
 
@@ -144,11 +144,22 @@ def index_articles(
     return report
 
 
-def _flush(
-    store: Store, embedder: Embedder, recipe: DocumentRecipe, articles: list[Article], report: IndexReport
-) -> None:
+def upsert_articles(
+    store: Store,
+    embedder: Embedder,
+    articles: list[Article],
+    recipe: DocumentRecipe = DEFAULT_RECIPE,
+    report: IndexReport | None = None,
+) -> IndexReport:
+    """Write one batch of articles in one transaction, embedding only those whose text changed.
+
+    Args:
+        articles: distinct ids; a later duplicate would be counted twice.
+        report: counts are added to it (a new one when None).
+    """
+    report = report if report is not None else IndexReport()
     if not articles:
-        return
+        return report
     known = store.catalog.hashes([a.id for a in articles])
     to_embed: list[tuple[Article, str, str]] = []
     writes: list[Write] = []
@@ -176,3 +187,4 @@ def _flush(
         tick = time.perf_counter()
         store.catalog.write(writes)
         report.stages["write"] += time.perf_counter() - tick
+    return report

@@ -158,6 +158,11 @@ class Store:
             vector = self.index().vector(vid)
         return vector if vector is not None else self.catalog.vector(vid)
 
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vids, vectors) of every indexed article, from memory."""
+        with self._lock:
+            return self.index().all()
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, vids) of the `k` nearest articles to `query`, best first."""
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -18,7 +19,7 @@ class VectorIndex:
 
     def __init__(self, dimension: int, index: faiss.Index | None = None) -> None:
         self.dimension = dimension
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self.index: Any = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
@@ -46,13 +47,19 @@ class VectorIndex:
 
     def remove(self, vids: np.ndarray) -> None:
         if len(vids):
-            self.index.remove_ids(np.ascontiguousarray(vids, dtype=np.int64))  # type: ignore[arg-type]
+            self.index.remove_ids(np.ascontiguousarray(vids, dtype=np.int64))
 
     def vector(self, vid: int) -> np.ndarray | None:
         try:
             return np.asarray(self.index.reconstruct(int(vid)), dtype=np.float32)
         except RuntimeError:  # faiss raises when the id is absent
             return None
+
+    def all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (vids, vectors) held, in storage order."""
+        vids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        vectors = self.index.index.reconstruct_n(0, len(self)) if len(self) else np.zeros((0, self.dimension))
+        return vids, np.asarray(vectors, dtype=np.float32)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The `k` nearest vectors of one query: (scores, vids), best first; missing slots dropped."""

@@ -3,6 +3,17 @@
 Nothing here imports a web framework.
 """
 
+from ranking.filters import Filters, InvalidFilter
+from ranking.keywords import KeywordNotFound, Keywords
 from ranking.related import LinkCheck, Ranker, RelatedItem, RelatedList
 
-__all__ = ["LinkCheck", "Ranker", "RelatedItem", "RelatedList"]
+__all__ = [
+    "Filters",
+    "InvalidFilter",
+    "KeywordNotFound",
+    "Keywords",
+    "LinkCheck",
+    "Ranker",
+    "RelatedItem",
+    "RelatedList",
+]

@@ -17,7 +17,10 @@ from embeddings import Embedder
 from indexer.article import Article
 from indexer.catalog import Entry
 from indexer.store import Store
+from ranking.filters import Filters
 from seealso.errors import ArticleNotFound, SeealsoError
+
+NO_FILTERS = Filters()
 
 # How deep check-links looks for a link target in the source's ranking.
 RANK_DEPTH = 100
@@ -96,6 +99,10 @@ class Ranker:
         self._embedder = embedder
 
     @property
+    def embedder_missing(self) -> bool:
+        return self._embedder is None
+
+    @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             raise SeealsoError("free-text search needs an embedding model")
@@ -110,19 +117,23 @@ class Ranker:
             raise ArticleNotFound(article_id)
         return entry
 
-    def related(self, article_id: str, k: int = 10) -> RelatedList:
-        """The `k` articles most related to `article_id`, best first, the article itself left out."""
+    def related(self, article_id: str, k: int = 10, filters: Filters = NO_FILTERS) -> RelatedList:
+        """The `k` articles most related to `article_id`, best first, the article itself left out.
+
+        Filters apply before the list is cut to `k`, so it has `k` items whenever enough articles
+        match them.
+        """
         entry = self.entry(article_id)
         vector = self._vector(entry)
-        items = self._nearest(vector, k, skip={entry.vid}, source=entry.article)
+        items = self._nearest(vector, k, skip={entry.vid}, source=entry.article, filters=filters)
         return RelatedList(entry.article, items)
 
-    def search(self, text: str, k: int = 10) -> RelatedList:
+    def search(self, text: str, k: int = 10, filters: Filters = NO_FILTERS) -> RelatedList:
         """The `k` articles nearest to a free text."""
         if not text.strip():
             raise SeealsoError("the search text is empty")
         vector = self.embedder.embed([text])[0]
-        return RelatedList(None, self._nearest(vector, k, skip=set(), source=None))
+        return RelatedList(None, self._nearest(vector, k, skip=set(), source=None, filters=filters))
 
     def score(self, source_id: str, target_id: str) -> float:
         """The relevance score of a pair of articles."""
@@ -174,18 +185,26 @@ class Ranker:
         return vector
 
     def _nearest(
-        self, vector: np.ndarray, k: int, *, skip: set[int], source: Article | None
+        self, vector: np.ndarray, k: int, *, skip: set[int], source: Article | None, filters: Filters
     ) -> list[RelatedItem]:
-        scores, vids = self.store.search(vector, k + len(skip))
-        keep = [(float(s), int(v)) for s, v in zip(scores, vids, strict=True) if int(v) not in skip][:k]
-        entries = self.store.catalog.get_by_vids([v for _, v in keep])
-        items = []
-        for score, vid in keep:
-            entry = entries.get(vid)
-            if entry is None:  # deleted between the search and the lookup
-                continue
-            reasons: dict[str, Any] = {"similarity": round(score, 4)}
-            if source is not None:
-                reasons["shared_keywords"] = shared_keywords(source, entry.article)
-            items.append(RelatedItem(entry.article, score, reasons))
-        return items
+        """Search, then filter; widen the search until `k` items pass or the index is exhausted."""
+        size = len(self.store.index())
+        fetch = k + len(skip) if not filters.active else 4 * (k + len(skip) + len(filters.exclude)) + 20
+        while True:
+            scores, vids = self.store.search(vector, min(fetch, size))
+            ranked = [(float(s), int(v)) for s, v in zip(scores, vids, strict=True) if int(v) not in skip]
+            entries = self.store.catalog.get_by_vids([v for _, v in ranked])
+            items = []
+            for score, vid in ranked:
+                entry = entries.get(vid)  # None: deleted between the search and the lookup
+                if entry is None or not filters.matches(entry.article):
+                    continue
+                reasons: dict[str, Any] = {"similarity": round(score, 4)}
+                if source is not None:
+                    reasons["shared_keywords"] = shared_keywords(source, entry.article)
+                items.append(RelatedItem(entry.article, score, reasons))
+                if len(items) == k:
+                    return items
+            if fetch >= size:
+                return items
+            fetch *= 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,29 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "d", create=True)
     first.close()
     again = Store.open(tmp_path / "d")
-    assert again.catalog.migrations() == ["m001_create_tables"]
+    assert again.catalog.migrations() == ["m001_create_tables", "m002_keywords"]
     again.close()
+
+
+def test_a_new_migration_upgrades_an_existing_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer import catalog
+
+    monkeypatch.setattr(catalog, "MIGRATIONS", catalog.MIGRATIONS[:1])
+    old = Store.open(tmp_path / "d", create=True)
+    old.close()
+    with sqlite3.connect(tmp_path / "d" / "catalog.sqlite3") as db:  # a row as the old version wrote it
+        db.execute(
+            "INSERT INTO articles (id, title, summary, body, keywords, language, text_hash, record_hash,"
+            " created_at, indexed_at) VALUES ('a', 't', '', '', ?, 'en', 'h', 'r', 'now', 'now')",
+            (json.dumps(["Côte d'Ivoire", "Mali"]),),
+        )
+    monkeypatch.undo()
+    upgraded = Store.open(tmp_path / "d")
+    assert upgraded.catalog.migrations() == ["m001_create_tables", "m002_keywords"]
+    assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
+    upgraded.close()
 
 
 def test_missing_data_dir_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,0 +1,95 @@
+"""Filters on related lists and searches: section, language, a date range and excluded ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from indexer.article import Article, normalize_timestamp
+from seealso.errors import SeealsoError
+
+
+class InvalidFilter(SeealsoError):
+    pass
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles may appear in a list. Empty sets and None mean "no condition".
+
+    Attributes:
+        sections, languages: allowed values (an article without a section never matches a section).
+        since: published at or after this UTC timestamp.
+        until: published strictly before this UTC timestamp (a date-only `until` is inclusive of
+            that day, so it is stored as the next midnight).
+        exclude: article ids left out.
+    """
+
+    sections: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    since: str | None = None
+    until: str | None = None
+    exclude: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        section: str | None = None,
+        language: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        exclude: Iterable[str] = (),
+    ) -> Filters:
+        """Build filters from request values: comma-separated lists, ISO 8601 dates or date-times."""
+        return cls(
+            sections=_split(section),
+            languages=frozenset(v.lower() for v in _split(language)),
+            since=_timestamp("since", since),
+            until=_until(until),
+            exclude=frozenset(exclude),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sections or self.languages or self.since or self.until or self.exclude)
+
+    def matches(self, article: Article) -> bool:
+        if article.id in self.exclude:
+            return False
+        if self.sections and article.section not in self.sections:
+            return False
+        if self.languages and article.language not in self.languages:
+            return False
+        if self.since or self.until:
+            published = article.published_at
+            if published is None:
+                return False
+            if self.since and published < self.since:
+                return False
+            if self.until and published >= self.until:
+                return False
+        return True
+
+
+def _split(value: str | None) -> frozenset[str]:
+    return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _timestamp(name: str, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return normalize_timestamp(value)
+    except ValueError:
+        raise InvalidFilter(f"{name}: not an ISO 8601 date or date-time: {value!r}") from None
+
+
+def _until(value: str | None) -> str | None:
+    stamp = _timestamp("until", value)
+    if stamp is None or value is None:
+        return None
+    step = timedelta(days=1) if len(value.strip()) == 10 else timedelta(seconds=1)
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ") + step
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,218 @@
+"""Keyword pages: the articles about a keyword (tagged or not) and the keywords related to it.
+
+A keyword is represented by the centroid of the vectors of the articles tagged with it. Articles
+are ranked by their similarity to that centroid, with a bonus for carrying the tag; related
+keywords mix how often two keywords tag the same articles with how close their centroids are.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embeddings.base import normalize
+from indexer.article import keyword_key
+from indexer.store import Store
+from ranking.filters import Filters
+from ranking.related import NO_FILTERS, Ranker, RelatedItem
+from seealso.errors import SeealsoError
+
+# A tagged article's score gets this bonus: the tag is an editor's word that it is on the subject.
+TAG_BONUS = 0.15
+# Scores within the same band of this width count as equal, and the fresher article goes first.
+TIE_BAND = 0.05
+
+
+class KeywordNotFound(SeealsoError):
+    def __init__(self, keyword: str) -> None:
+        super().__init__(f"no article carries the keyword {keyword!r}")
+        self.keyword = keyword
+
+
+@dataclass(frozen=True)
+class KeywordArticles:
+    keyword: str
+    tagged: int
+    items: list[RelatedItem]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keyword": self.keyword, "tagged": self.tagged, "items": [i.to_dict() for i in self.items]}
+
+
+@dataclass(frozen=True)
+class RelatedKeyword:
+    keyword: str
+    score: float
+    articles: int
+    together: int
+    similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keyword": self.keyword,
+            "score": round(self.score, 4),
+            "articles": self.articles,
+            "reasons": {"articles_together": self.together, "similarity": round(self.similarity, 4)},
+        }
+
+
+@dataclass
+class KeywordStats:
+    """Per-keyword counts, centroids and co-occurrences at one catalog state."""
+
+    seq: int
+    built: float
+    keys: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    position: dict[str, int] = field(default_factory=dict)
+    keys_of_vid: dict[int, list[int]] = field(default_factory=dict)
+    vids_of_key: dict[int, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, store: Store) -> KeywordStats:
+        seq = store.catalog.seq()
+        rows = store.catalog.keyword_rows()
+        vids, vectors = store.all_vectors()
+        row_of_vid = {int(v): i for i, v in enumerate(vids)}
+        stats = cls(seq=seq, built=time.monotonic())
+        spellings: dict[str, Counter[str]] = {}
+        for key, name, vid in rows:
+            if vid not in row_of_vid:
+                continue
+            if key not in stats.position:
+                stats.position[key] = len(stats.keys)
+                stats.keys.append(key)
+                spellings[key] = Counter()
+            spellings[key][name] += 1
+            index = stats.position[key]
+            stats.keys_of_vid.setdefault(vid, []).append(index)
+            stats.vids_of_key.setdefault(index, []).append(vid)
+        stats.names = [spellings[key].most_common(1)[0][0] for key in stats.keys]
+        dimension = vectors.shape[1] if len(vectors) else (store.dimension or 1)
+        sums = np.zeros((len(stats.keys), dimension), dtype=np.float32)
+        counts = np.zeros(len(stats.keys), dtype=np.float32)
+        for index, members in stats.vids_of_key.items():
+            sums[index] = vectors[[row_of_vid[v] for v in members]].sum(axis=0)
+            counts[index] = len(members)
+        stats.counts = counts
+        stats.centroids = normalize(sums)
+        return stats
+
+
+class Keywords:
+    """Keyword pages over a Ranker's store; statistics are rebuilt when the catalog has changed and
+    they are older than `refresh_seconds`."""
+
+    def __init__(
+        self, ranker: Ranker, *, min_similarity: float = 0.45, refresh_seconds: float = 30.0
+    ) -> None:
+        self.ranker = ranker
+        self.store = ranker.store
+        self.min_similarity = min_similarity
+        self.refresh_seconds = refresh_seconds
+        self._stats: KeywordStats | None = None
+        self._lock = threading.Lock()
+
+    def stats(self) -> KeywordStats:
+        with self._lock:
+            stale = self._stats is None or (
+                self._stats.seq != self.store.catalog.seq()
+                and time.monotonic() - self._stats.built >= self.refresh_seconds
+            )
+            if stale:
+                self._stats = KeywordStats.build(self.store)
+            assert self._stats is not None
+            return self._stats
+
+    def articles(self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS) -> KeywordArticles:
+        """The `k` articles most about `keyword`: tagged ones and untagged ones close to them.
+
+        Ranked by similarity to the keyword's centroid (plus TAG_BONUS when tagged); within a
+        TIE_BAND of score, fresher first. An untagged article needs `min_similarity`. A keyword
+        nobody tagged falls back to searching its text.
+        """
+        tagged = self.store.catalog.vids_with_keyword(keyword)
+        if tagged:
+            members = [v for v in (self.store.vector(vid) for vid in tagged) if v is not None]
+            center = normalize(np.mean(members, axis=0, keepdims=True))[0]
+        else:
+            if self.ranker.embedder_missing:
+                raise KeywordNotFound(keyword)
+            center = self.ranker.embedder.embed([keyword])[0]
+        tagged_set = set(tagged)
+        size = len(self.store.index())
+        fetch = min(size, max(4 * k, len(tagged) + 2 * k) + (4 * k if filters.active else 0))
+        scores, vids = self.store.search(center, fetch)
+        similarity = {int(v): float(s) for s, v in zip(scores, vids, strict=True)}
+        for vid in tagged_set - similarity.keys():
+            vector = self.store.vector(vid)
+            if vector is not None:
+                similarity[vid] = float(np.dot(center, vector))
+        entries = self.store.catalog.get_by_vids(list(similarity))
+        items = []
+        for vid, cosine in similarity.items():
+            entry = entries.get(vid)
+            if entry is None or not filters.matches(entry.article):
+                continue
+            is_tagged = vid in tagged_set
+            if not is_tagged and cosine < self.min_similarity:
+                continue
+            score = min(1.0, cosine + TAG_BONUS) if is_tagged else cosine
+            reasons = {"tagged": is_tagged, "similarity": round(cosine, 4)}
+            items.append(RelatedItem(entry.article, score, reasons))
+        items.sort(
+            key=lambda i: (-math.floor(i.score / TIE_BAND), _negated(i.article.published_at), i.article.id)
+        )
+        name = self._display_name(keyword)
+        return KeywordArticles(name, len(tagged), items[:k])
+
+    def related(self, keyword: str, k: int = 10) -> list[RelatedKeyword]:
+        """Keywords related to `keyword`, best first.
+
+        score = ½ · co-occurrence (articles tagged with both / √(articles of each)) + ½ · cosine of
+        the two keywords' centroids (floored at 0).
+        """
+        stats = self.stats()
+        index = stats.position.get(keyword_key(keyword))
+        if index is None:
+            raise KeywordNotFound(keyword)
+        together: Counter[int] = Counter()
+        for vid in stats.vids_of_key.get(index, []):
+            together.update(stats.keys_of_vid.get(vid, []))
+        similarity = stats.centroids @ stats.centroids[index]
+        nearest = np.argsort(-similarity)[: 4 * k + 1]
+        candidates = (set(together) | {int(i) for i in nearest}) - {index}
+        mine = float(stats.counts[index])
+        out = []
+        for other in candidates:
+            cooccurrence = together[other] / math.sqrt(mine * float(stats.counts[other]))
+            cosine = float(similarity[other])
+            score = 0.5 * cooccurrence + 0.5 * max(0.0, cosine)
+            out.append(
+                RelatedKeyword(stats.names[other], score, int(stats.counts[other]), together[other], cosine)
+            )
+        out.sort(key=lambda r: (-r.score, r.keyword))
+        return out[:k]
+
+    def _display_name(self, keyword: str) -> str:
+        stats = self._stats
+        if stats is not None:
+            index = stats.position.get(keyword_key(keyword))
+            if index is not None:
+                return stats.names[index]
+        return " ".join(keyword.split())
+
+
+def _negated(stamp: str | None) -> str:
+    """A sort key that puts later timestamps first (and undated articles last)."""
+    if stamp is None:
+        return "~"
+    return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in stamp)
