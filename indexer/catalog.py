@@ -102,6 +102,13 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_utc(stamp: str | None) -> float:
+    """Seconds since the epoch of a `utc_now()` stamp (0 for None)."""
+    if not stamp:
+        return 0.0
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
 class Catalog:
     """Thread-safe access to one catalog file (a lock serializes use of the single connection)."""
 
@@ -256,6 +263,16 @@ class Catalog:
                 "SELECT vid FROM article_keywords WHERE key = ? ORDER BY vid", (keyword_key(keyword),)
             ).fetchall()
         return [row[0] for row in rows]
+
+    def keyword_name(self, keyword: str) -> str | None:
+        """The most common spelling of a keyword (None when no article carries it)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT keyword FROM article_keywords WHERE key = ? "
+                "GROUP BY keyword ORDER BY count(*) DESC, keyword LIMIT 1",
+                (keyword_key(keyword),),
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def keyword_rows(self) -> list[tuple[str, str, int]]:
         """Every (key, keyword as written, vid) row, for keyword statistics."""

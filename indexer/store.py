@@ -68,7 +68,8 @@ class Store:
     def bind_model(self, model: str, dimension: int, recipe: str) -> None:
         """Record the model before the first vectors are written; refuse another one later."""
         self.check_model(model)
-        self.catalog.set_meta({"model": model, "dimension": str(dimension), "recipe": recipe})
+        if (self.model, self.dimension, self.catalog.meta("recipe")) != (model, dimension, recipe):
+            self.catalog.set_meta({"model": model, "dimension": str(dimension), "recipe": recipe})
 
     # -- index --------------------------------------------------------------------------------------
 
@@ -78,6 +79,11 @@ class Store:
 
     def manifest(self) -> Manifest | None:
         return Manifest.load(self.manifest_path)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the index is in memory (queries then need no disk read of it)."""
+        return self._index is not None
 
     def index(self) -> VectorIndex:
         """The in-memory index, loaded on first use and brought up to date with the catalog."""

@@ -171,7 +171,7 @@ class Keywords:
         items.sort(
             key=lambda i: (-math.floor(i.score / TIE_BAND), _negated(i.article.published_at), i.article.id)
         )
-        name = self._display_name(keyword)
+        name = self.display_name(keyword)
         return KeywordArticles(name, len(tagged), items[:k])
 
     def related(self, keyword: str, k: int = 10) -> list[RelatedKeyword]:
@@ -202,13 +202,9 @@ class Keywords:
         out.sort(key=lambda r: (-r.score, r.keyword))
         return out[:k]
 
-    def _display_name(self, keyword: str) -> str:
-        stats = self._stats
-        if stats is not None:
-            index = stats.position.get(keyword_key(keyword))
-            if index is not None:
-                return stats.names[index]
-        return " ".join(keyword.split())
+    def display_name(self, keyword: str) -> str:
+        """How the keyword is usually written (its most common spelling in the catalog)."""
+        return self.store.catalog.keyword_name(keyword) or " ".join(keyword.split())
 
 
 def _negated(stamp: str | None) -> str:

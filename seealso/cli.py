@@ -285,11 +285,14 @@ def serve(
     import uvicorn
 
     from embeddings import model_identity
-    from indexer.store import Store
+    from indexer.store import CATALOG_FILE, Store
     from service.app import create_app
 
     config = settings(data_dir, model, host=host, port=port)
-    Store.open(config.data_dir).check_model(model_identity(config.model))  # fail here, in one line
+    if (config.data_dir / CATALOG_FILE).exists():
+        Store.open(config.data_dir).check_model(model_identity(config.model))  # fail here, in one line
+    else:
+        err(f"seealso: {config.data_dir} has no index yet: starting empty (articles can be PUT over HTTP)")
     application = create_app(config)
     err(f"seealso: serving {config.data_dir} on http://{config.host}:{config.port}")
     uvicorn.run(application, host=config.host, port=config.port, log_level="warning")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -23,6 +23,17 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, le=4096, description="Texts per model forward pass.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token that HTTP writes must carry; without one, writes are refused."
+    )
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest HTTP request body accepted.")
+    cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age of related and keyword lists.")
+    keyword_min_similarity: float = Field(
+        0.45, description="An untagged article joins a keyword page from this similarity on."
+    )
+    keyword_refresh_seconds: float = Field(
+        30.0, ge=0, description="Keyword statistics are rebuilt at most this often after changes."
+    )
     weak_link_score: float = Field(0.35, description="check-links flags a link scoring below this as weak.")
     strong_link_score: float = Field(
         0.55, description="check-links calls a link scoring at least this strong."

@@ -2,73 +2,126 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from embeddings import model_identity
+from embeddings import load_embedder, model_identity
+from indexer.catalog import parse_utc
 from indexer.store import Store
-from ranking import Ranker
+from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
 from seealso import __version__
 from seealso.config import Settings
-from seealso.errors import ArticleNotFound, SeealsoError
+from seealso.errors import ArticleNotFound, InvalidArticle, SeealsoError
+from service.middleware import BodyLimit, EncodedIds, Metrics
+from service.routes import articles, health, keywords, search
+
+log = logging.getLogger("seealso.service")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app over `settings.data_dir`; the store is opened when the app starts."""
+    """Build the app over `settings.data_dir` (created when missing); the store, the index and the
+    model are loaded when the app starts, before it takes requests."""
     settings = settings or Settings()
+    registry = CollectorRegistry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store.open(settings.data_dir)
+        store = Store.open(settings.data_dir, create=True)
         store.check_model(model_identity(settings.model))
-        store.index()  # load the index now, not on the first request
+        store.index()
+        embedder = load_embedder(settings.model, device=settings.device, batch_size=settings.batch_size)
+        ranker = Ranker(store, embedder)
         app.state.store = store
-        app.state.ranker = Ranker(store)
+        app.state.ranker = ranker
+        app.state.keywords = Keywords(
+            ranker,
+            min_similarity=settings.keyword_min_similarity,
+            refresh_seconds=settings.keyword_refresh_seconds,
+        )
+        Gauge("seealso_articles", "Articles in the catalog", registry=registry).set_function(
+            store.catalog.count
+        )
+        Gauge(
+            "seealso_last_write_timestamp_seconds", "When the catalog last changed", registry=registry
+        ).set_function(lambda: parse_utc(store.catalog.meta("written_at")))
         try:
             yield
         finally:
+            manifest = store.manifest()
+            if manifest is None or manifest.seq != store.catalog.seq():
+                store.save_snapshot()  # so the next start loads less from the change log
             store.close()
 
-    app = FastAPI(title="seealso", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="seealso",
+        version=__version__,
+        lifespan=lifespan,
+        description="Related articles and related keywords for a news site.",
+    )
     app.state.settings = settings
-
-    @app.exception_handler(ArticleNotFound)
-    async def not_found(_: Request, exc: ArticleNotFound) -> JSONResponse:
-        return JSONResponse({"error": "not_found", "message": str(exc)}, status_code=404)
-
-    @app.exception_handler(SeealsoError)
-    async def domain_error(_: Request, exc: SeealsoError) -> JSONResponse:
-        return JSONResponse({"error": "bad_request", "message": str(exc)}, status_code=400)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-        return JSONResponse({"error": "invalid_request", "message": message, "details": details}, 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code)
+    app.state.registry = registry
+    for router in (health.router, articles.router, search.router, keywords.router):
+        app.include_router(router)
+    add_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Metrics, registry=registry)
+    app.add_middleware(EncodedIds)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/v1/articles/{article_id:path}/related")
-    def related(
-        article_id: str, request: Request, k: Annotated[int, Query(ge=1, le=100)] = 10
-    ) -> dict[str, Any]:
-        ranker: Ranker = request.app.state.ranker
-        return ranker.related(article_id, k).to_dict()
-
     return app
+
+
+def _error(status: int, code: str, message: str, **more: object) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **more}, status_code=status)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error is JSON `{"error", "message"}`; domain errors get their HTTP status here."""
+
+    @app.exception_handler(ArticleNotFound)
+    @app.exception_handler(KeywordNotFound)
+    async def not_found(_: Request, exc: SeealsoError) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(InvalidArticle)
+    async def invalid_article(_: Request, exc: InvalidArticle) -> JSONResponse:
+        return _error(422, "invalid_article", str(exc), reasons=exc.reasons)
+
+    @app.exception_handler(InvalidFilter)
+    async def invalid_filter(_: Request, exc: InvalidFilter) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc))
+
+    @app.exception_handler(SeealsoError)
+    async def domain_error(_: Request, exc: SeealsoError) -> JSONResponse:
+        return _error(400, "bad_request", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return _error(422, "invalid_request", message, details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        response = _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return _error(500, "internal_error", "an unexpected error occurred; it has been logged")

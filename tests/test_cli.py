@@ -141,7 +141,7 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
     def seealso(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-c", "from seealso.cli import main; main()", *args],
-            capture_output=True, text=True, env={"SEEALSO_DATA_DIR": str(tmp_path / "d"), "PATH": ""},
+            capture_output=True, text=True, input="", env={"SEEALSO_DATA_DIR": str(tmp_path / "d"), "PATH": ""},
         )  # fmt: skip
 
     missing = seealso("related", "x")
@@ -154,6 +154,9 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
         f"seealso: error: no such file: {tmp_path / 'none.jsonl'}",
     )
     assert seealso("related").returncode == 2  # usage errors are click's: exit 2
+    seealso("index", "-", "--model", "test/hashing-8")  # an empty data dir made by another model
     serve = seealso("serve", "--port", "1")
     assert (serve.returncode, serve.stderr.count("\n")) == (1, 1)
-    assert serve.stderr.startswith("seealso: error: no seealso index in")
+    assert serve.stderr.startswith(
+        "seealso: error: the index in this data dir was built with model 'test/hashing-8'"
+    )

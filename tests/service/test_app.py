@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -89,7 +90,7 @@ def test_errors_are_json(client: TestClient) -> None:
         404, {"error": "not_found", "message": "article not found: 'nope'"},
     )  # fmt: skip
     unknown = client.get("/no/such/route")
-    assert unknown.status_code == 404 and unknown.json()["error"] == "http_error"
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
 
 
 def free_port() -> int:
@@ -98,7 +99,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_real_server_process(data_dir: Path) -> None:
+SEEALSO = [sys.executable, "-c", "from seealso.cli import main; main()"]
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[str]:
+    """`seealso serve` as a real process on a free loopback port; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -106,31 +112,71 @@ def test_real_server_process(data_dir: Path) -> None:
         "SEEALSO_DATA_DIR": str(data_dir),
         "SEEALSO_MODEL": "test/hashing",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from seealso.cli import main; main()", "serve"],
-        env=env, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = subprocess.Popen([*SEEALSO, "serve"], env=env, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    assert json.load(response) == {"status": "ok"}
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                    assert json.load(response)["status"] == "ready"
                 break
             except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        with urllib.request.urlopen(base + related_url("mali-1", k=1), timeout=5) as response:
-            assert [i["id"] for i in json.load(response)["items"]] == ["mali-2"]
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(base + related_url("nope"), timeout=5)
-        assert caught.value.code == 404
-        assert json.load(caught.value)["error"] == "not_found"
+        yield base
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_real_server_process(server: str) -> None:
+    with urllib.request.urlopen(server + related_url("mali-1", k=1), timeout=5) as response:
+        assert [i["id"] for i in json.load(response)["items"]] == ["mali-2"]
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(server + related_url("nope"), timeout=5)
+    assert caught.value.code == 404
+    assert json.load(caught.value)["error"] == "not_found"
+
+
+def test_a_batch_index_while_serving_fails_no_request(server: str, data_dir: Path, tmp_path: Path) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_text(
+        "".join(
+            json.dumps({"id": f"new-{i}", "title": f"Cocoa harvest {i}", "body": "cocoa farmers prices"})
+            + "\n"
+            for i in range(600)
+        )
+    )
+    failures: list[str] = []
+    served = 0
+    stop = threading.Event()
+
+    def load() -> None:
+        nonlocal served
+        while not stop.is_set():
+            try:
+                with urllib.request.urlopen(server + related_url("mali-1", k=5), timeout=10) as response:
+                    items = json.load(response)["items"]
+                assert len(items) in (3, 5) and items[0]["id"] == "mali-2"  # 3 before the batch, 5 after
+                served += 1
+            except Exception as exc:  # any failure is what this test looks for
+                failures.append(repr(exc))
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    env = {**os.environ, "SEEALSO_DATA_DIR": str(data_dir), "SEEALSO_MODEL": "test/hashing"}
+    batch = subprocess.run(
+        [*SEEALSO, "index", str(export), "--quiet"], env=env, capture_output=True, text=True
+    )
+    stop.set()
+    thread.join()
+    assert batch.returncode == 0, batch.stderr
+    assert "added 600" in batch.stderr
+    assert failures == [] and served > 0
+    with urllib.request.urlopen(server + related_url("new-7", k=3), timeout=5) as response:
+        assert all(item["id"].startswith("new-") for item in json.load(response)["items"])
 
 
 def test_the_service_refuses_an_index_of_another_model(data_dir: Path) -> None:

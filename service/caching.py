@@ -1,0 +1,21 @@
+"""JSON responses that a CDN may cache: an ETag of the body and Cache-Control; 304 on a match."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi import Request, Response
+
+
+def cached_json(request: Request, payload: dict[str, Any], max_age: int) -> Response:
+    """`payload` as JSON with a strong ETag (a hash of the body: it changes exactly when the list
+    does) and `Cache-Control: public, max-age`; a matching If-None-Match gets 304 without a body."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+    wanted = request.headers.get("if-none-match", "")
+    if wanted.strip() == "*" or etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

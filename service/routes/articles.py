@@ -1,0 +1,96 @@
+"""/v1/articles: an article, its related list, and writes (upsert, delete)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+
+from embeddings.document import DEFAULT_RECIPE
+from indexer.article import parse_article
+from indexer.catalog import Entry
+from indexer.runner import upsert_articles
+from ranking.related import article_dict
+from seealso.errors import ArticleNotFound, InvalidArticle
+from service.caching import cached_json
+from service.deps import FiltersDep, K, RankerDep, SettingsDep, StoreDep, Writer
+from service.middleware import decoded
+from service.schemas import ArticleDetail, Error, RelatedOut, Upserted
+
+router = APIRouter(prefix="/v1/articles", tags=["articles"])
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Error}, 422: {"model": Error}}
+
+
+def detail(entry: Entry) -> dict[str, Any]:
+    return {
+        **article_dict(entry.article),
+        "updated_at": entry.article.updated_at,
+        "indexed_at": entry.indexed_at,
+    }
+
+
+@router.get("/{article_id}", response_model=ArticleDetail, responses=ERRORS)
+def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
+    """The article's metadata (its body is not returned). Ids are URL-encoded, `/` as `%2F`."""
+    entry = store.catalog.get(decoded(article_id))
+    if entry is None:
+        raise ArticleNotFound(decoded(article_id))
+    return detail(entry)
+
+
+@router.get("/{article_id}/related", response_model=RelatedOut, responses=ERRORS)
+def related(
+    article_id: str,
+    request: Request,
+    ranker: RankerDep,
+    filters: FiltersDep,
+    settings: SettingsDep,
+    k: K = 10,
+) -> Response:
+    """The `k` articles most related to this one, best first; filters apply before the cut."""
+    result = ranker.related(decoded(article_id), k, filters)
+    return cached_json(request, result.to_dict(), settings.cache_max_age)
+
+
+@router.put(
+    "/{article_id}",
+    response_model=Upserted,
+    dependencies=[Writer],
+    responses={**ERRORS, 201: {"model": Upserted}, 401: {"model": Error}, 403: {"model": Error}},
+)
+def put_article(
+    article_id: str,
+    body: Annotated[dict[str, Any], Body(description="An article, as one line of the JSONL input.")],
+    response: Response,
+    store: StoreDep,
+    ranker: RankerDep,
+) -> dict[str, Any]:
+    """Add or replace an article; when this returns, it is in the catalog and in every result."""
+    article_id = decoded(article_id)
+    if "id" in body and body["id"] != article_id:
+        raise InvalidArticle([f"id: {body['id']!r} in the body differs from {article_id!r} in the URL"])
+    article = parse_article({**body, "id": article_id})
+    embedder = ranker.embedder
+    store.bind_model(embedder.name, embedder.dimension, DEFAULT_RECIPE.identity)
+    report = upsert_articles(store, embedder, [article])
+    store.refresh()
+    status = "added" if report.added else "updated" if report.updated else "unchanged"
+    response.status_code = 201 if report.added else 200
+    entry = store.catalog.get(article_id)
+    assert entry is not None
+    return {"status": status, "article": detail(entry)}
+
+
+@router.delete(
+    "/{article_id}",
+    status_code=204,
+    dependencies=[Writer],
+    responses={404: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}},
+)
+def delete_article(article_id: str, store: StoreDep) -> Response:
+    """Delete an article; when this returns, it is in no result."""
+    _seq, deleted = store.catalog.write(deletes=[decoded(article_id)])
+    if not deleted:
+        raise ArticleNotFound(decoded(article_id))
+    store.refresh()
+    return Response(status_code=204)

@@ -1,0 +1,36 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> Any:
+    """The index is loaded and queries can be answered (503 otherwise)."""
+    store = getattr(request.app.state, "store", None)
+    if store is None or not store.loaded:
+        return JSONResponse({"status": "loading"}, status_code=503)
+    return {
+        "status": "ready",
+        "articles": store.catalog.count(),
+        "model": store.model,
+        "seq": store.catalog.seq(),
+    }
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

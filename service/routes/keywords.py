@@ -1,0 +1,38 @@
+"""/v1/keywords: the article list of a keyword page, and related keywords."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from service.caching import cached_json
+from service.deps import FiltersDep, K, KeywordsDep, SettingsDep
+from service.middleware import decoded
+from service.schemas import Error, KeywordArticlesOut, RelatedKeywordsOut
+
+router = APIRouter(prefix="/v1/keywords", tags=["keywords"])
+
+
+@router.get("/{keyword}/articles", response_model=KeywordArticlesOut, responses={404: {"model": Error}})
+def keyword_articles(
+    keyword: str,
+    request: Request,
+    keywords: KeywordsDep,
+    filters: FiltersDep,
+    settings: SettingsDep,
+    k: K = 10,
+) -> Response:
+    """Articles about the keyword, tagged with it or not, most relevant first, fresher first among
+    equals. Keywords compare case-insensitively; URL-encode them (`/` as `%2F`)."""
+    result = keywords.articles(decoded(keyword), k, filters)
+    return cached_json(request, result.to_dict(), settings.cache_max_age)
+
+
+@router.get("/{keyword}/related", response_model=RelatedKeywordsOut, responses={404: {"model": Error}})
+def related_keywords(
+    keyword: str, request: Request, keywords: KeywordsDep, settings: SettingsDep, k: K = 10
+) -> Response:
+    """Keywords related to this one, from how often they tag the same articles and how close their
+    articles are; each with a score in [0, 1]."""
+    items = keywords.related(decoded(keyword), k)
+    payload = {"keyword": keywords.display_name(decoded(keyword)), "items": [i.to_dict() for i in items]}
+    return cached_json(request, payload, settings.cache_max_age)
