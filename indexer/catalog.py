@@ -264,6 +264,30 @@ class Catalog:
             ).fetchall()
         return [row[0] for row in rows]
 
+    def vids_matching(
+        self,
+        sections: Iterable[str] = (),
+        languages: Iterable[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[int]:
+        """Vector ids of the articles in these sections and languages, published in [since, until)."""
+        clauses: list[str] = []
+        values: list[str] = []
+        for column, allowed in (("section", list(sections)), ("language", list(languages))):
+            if allowed:
+                clauses.append(f"{column} IN ({','.join('?' * len(allowed))})")
+                values.extend(allowed)
+        if since:
+            clauses.append("published_at >= ?")
+            values.append(since)
+        if until:
+            clauses.append("published_at < ?")
+            values.append(until)
+        where = " AND ".join(clauses) or "1"
+        with self._lock:
+            return [row[0] for row in self._db.execute(f"SELECT vid FROM articles WHERE {where}", values)]
+
     def keyword_name(self, keyword: str) -> str | None:
         """The most common spelling of a keyword (None when no article carries it)."""
         with self._lock:

@@ -19,6 +19,7 @@ class Manifest:
     recipe: str
     count: int
     index_type: str
+    index_params: dict[str, int]
     index_file: str
     seq: int
     built_at: str

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from indexer.catalog import Catalog, utc_now
 from indexer.manifest import Manifest
-from indexer.vectors import VectorIndex
+from indexer.vectors import VectorIndex, choose_kind
 from seealso.errors import IndexNotFound, ModelMismatch
 
 log = logging.getLogger(__name__)
@@ -27,23 +27,65 @@ CATALOG_FILE = "catalog.sqlite3"
 MANIFEST_FILE = "manifest.json"
 
 
+class RWLock:
+    """Many readers or one writer (searches run in parallel; applying changes waits for them)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
 class Store:
-    def __init__(self, data_dir: Path, catalog: Catalog) -> None:
+    """Args:
+    data_dir: the folder of the catalog, the snapshots and the manifest.
+    catalog: the open catalog.
+    index_kind: 'auto' (exact up to vectors.EXACT_LIMIT vectors, HNSW beyond), 'flat' or 'hnsw'.
+    """
+
+    def __init__(self, data_dir: Path, catalog: Catalog, index_kind: str = "auto") -> None:
         self.data_dir = data_dir
         self.catalog = catalog
-        self._lock = threading.RLock()
+        self.index_kind = index_kind
+        self._lock = RWLock()
         self._index: VectorIndex | None = None
         self._seq = -1  # catalog sequence number the in-memory index reflects
 
     @classmethod
-    def open(cls, data_dir: Path, *, create: bool = False) -> Store:
+    def open(cls, data_dir: Path, *, create: bool = False, index_kind: str = "auto") -> Store:
         """Open the data dir; with `create`, make it if needed, else a missing one is an error."""
         data_dir = Path(data_dir)
         if not (data_dir / CATALOG_FILE).exists():
             if not create:
                 raise IndexNotFound(str(data_dir))
             data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir, Catalog(data_dir / CATALOG_FILE))
+        return cls(data_dir, Catalog(data_dir / CATALOG_FILE), index_kind)
 
     def close(self) -> None:
         self.catalog.close()
@@ -87,25 +129,24 @@ class Store:
 
     def index(self) -> VectorIndex:
         """The in-memory index, loaded on first use and brought up to date with the catalog."""
-        with self._lock:
-            if self._index is None:
-                self._index, self._seq = self._load_snapshot()
-            self.refresh()
-            return self._index
+        self.refresh()
+        assert self._index is not None
+        return self._index
 
     def refresh(self) -> bool:
-        """Apply catalog changes committed since the index was loaded; True when there were some."""
-        with self._lock:
+        """Load the index if needed and apply catalog changes committed since; True if there were."""
+        if self._index is not None and self.catalog.seq() == self._seq:
+            return False
+        with self._lock.write():
             if self._index is None:
-                return False
+                self._index, self._seq = self._load_snapshot()
             seq = self.catalog.seq()
             if seq == self._seq:
                 return False
             upserts, deletes = self.catalog.changes_since(self._seq)
             self._index.remove(np.asarray(deletes, dtype=np.int64))
             for start in range(0, len(upserts), 10_000):
-                vids = upserts[start : start + 10_000]
-                found = self.catalog.vectors(vids)
+                found = self.catalog.vectors(upserts[start : start + 10_000])
                 if found:
                     self._index.add(np.asarray(list(found), dtype=np.int64), np.vstack(list(found.values())))
             self._seq = seq
@@ -120,56 +161,69 @@ class Store:
                 break
             try:
                 return VectorIndex.load(self.data_dir / manifest.index_file), manifest.seq
-            except (OSError, RuntimeError) as exc:  # replaced meanwhile, or unreadable: retry, then rebuild
+            except (OSError, RuntimeError, ValueError) as exc:  # replaced meanwhile, or unreadable
                 log.warning("cannot read index snapshot %s: %s", manifest.index_file, exc)
-        index = VectorIndex(dimension)
         seq = self.catalog.seq()
+        index = VectorIndex(dimension, choose_kind(self.catalog.count(), self.index_kind))
         for vids, vectors in self.catalog.iter_vectors():
             index.add(vids, vectors)
         return index, seq
 
     def save_snapshot(self) -> Manifest:
-        """Write the up-to-date index under a new file name, then point the manifest at it."""
-        with self._lock:
-            index = self.index()
-            seq = self._seq
-            name = f"index-{seq:012d}.faiss"
-            path = self.data_dir / name
-            if not path.exists():
-                index.save(path)
-            manifest = Manifest(
-                model=self.model or "",
-                dimension=index.dimension,
-                recipe=self.catalog.meta("recipe") or "",
-                count=len(index),
-                index_type=index.index_type,
-                index_file=name,
-                seq=seq,
-                built_at=utc_now(),
-            )
-            manifest.save(self.manifest_path)
-            self._remove_old_snapshots(keep=name)
-            return manifest
+        """Write the up-to-date index under a new file name, then point the manifest at it.
 
-    def _remove_old_snapshots(self, keep: str) -> None:
+        The index is rebuilt first when its kind no longer fits its size or many of its vectors
+        are dead (replaced or deleted).
+        """
+        self.refresh()
+        with self._lock.write():
+            assert self._index is not None
+            kind = choose_kind(len(self._index), self.index_kind)
+            if self._index.needs_compaction(kind):
+                self._index = self._index.compacted(kind)
+            index, seq = self._index, self._seq
+            name = f"index-{seq:012d}.faiss"
+            if not (self.data_dir / name).exists():
+                index.save(self.data_dir / name)
+        manifest = Manifest(
+            model=self.model or "",
+            dimension=index.dimension,
+            recipe=self.catalog.meta("recipe") or "",
+            count=len(index),
+            index_type=index.index_type,
+            index_params=index.params,
+            index_file=name,
+            seq=seq,
+            built_at=utc_now(),
+        )
+        manifest.save(self.manifest_path)
         for old in self.data_dir.glob("index-*.faiss"):
-            if old.name < keep:  # names sort by sequence number; newer ones belong to another writer
-                with contextlib.suppress(OSError):
-                    os.remove(old)
+            if old.name < name:  # names sort by sequence number; newer ones belong to another writer
+                VectorIndex.remove_files(old)
+        return manifest
 
     # -- queries ------------------------------------------------------------------------------------
 
     def vector(self, vid: int) -> np.ndarray | None:
-        with self._lock:
-            vector = self.index().vector(vid)
+        self.refresh()
+        with self._lock.read():
+            assert self._index is not None
+            vector = self._index.vector(vid)
         return vector if vector is not None else self.catalog.vector(vid)
 
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(vids, vectors) of every indexed article, from memory."""
-        with self._lock:
-            return self.index().all()
+        self.refresh()
+        with self._lock.read():
+            assert self._index is not None
+            return self._index.all()
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, vids) of the `k` nearest articles to `query`, best first."""
-        with self._lock:
-            return self.index().search(query, k)
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, vids) of the `k` nearest articles to `query`, best first, among `allowed` vids
+        when given."""
+        self.refresh()
+        with self._lock.read():
+            assert self._index is not None
+            return self._index.search(query, k, allowed)

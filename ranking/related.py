@@ -187,24 +187,37 @@ class Ranker:
     def _nearest(
         self, vector: np.ndarray, k: int, *, skip: set[int], source: Article | None, filters: Filters
     ) -> list[RelatedItem]:
-        """Search, then filter; widen the search until `k` items pass or the index is exhausted."""
-        size = len(self.store.index())
-        fetch = k + len(skip) if not filters.active else 4 * (k + len(skip) + len(filters.exclude)) + 20
-        while True:
-            scores, vids = self.store.search(vector, min(fetch, size))
-            ranked = [(float(s), int(v)) for s, v in zip(scores, vids, strict=True) if int(v) not in skip]
-            entries = self.store.catalog.get_by_vids([v for _, v in ranked])
-            items = []
-            for score, vid in ranked:
-                entry = entries.get(vid)  # None: deleted between the search and the lookup
-                if entry is None or not filters.matches(entry.article):
-                    continue
-                reasons: dict[str, Any] = {"similarity": round(score, 4)}
-                if source is not None:
-                    reasons["shared_keywords"] = shared_keywords(source, entry.article)
-                items.append(RelatedItem(entry.article, score, reasons))
-                if len(items) == k:
-                    return items
-            if fetch >= size:
-                return items
-            fetch *= 4
+        """Search, then filter. When filters leave too few of the nearest articles, search again
+        among only the articles that match them (the filter pushed into the index search)."""
+        want = k + len(skip) + len(filters.exclude)
+        if not filters.active:
+            items = self._items(*self.store.search(vector, want), skip, source, filters)
+            if len(items) >= k or len(items) + len(skip) >= len(self.store.index()):
+                return items[:k]
+        else:
+            items = self._items(*self.store.search(vector, 4 * want + 20), skip, source, filters)
+            if len(items) >= k:
+                return items[:k]
+        allowed = np.asarray(
+            self.store.catalog.vids_matching(
+                filters.sections, filters.languages, filters.since, filters.until
+            ),
+            dtype=np.int64,
+        )
+        return self._items(*self.store.search(vector, want, allowed=allowed), skip, source, filters)[:k]
+
+    def _items(
+        self, scores: np.ndarray, vids: np.ndarray, skip: set[int], source: Article | None, filters: Filters
+    ) -> list[RelatedItem]:
+        ranked = [(float(s), int(v)) for s, v in zip(scores, vids, strict=True) if int(v) not in skip]
+        entries = self.store.catalog.get_by_vids([v for _, v in ranked])
+        items = []
+        for score, vid in ranked:
+            entry = entries.get(vid)  # None: deleted between the search and the lookup
+            if entry is None or not filters.matches(entry.article):
+                continue
+            reasons: dict[str, Any] = {"similarity": round(score, 4)}
+            if source is not None:
+                reasons["shared_keywords"] = shared_keywords(source, entry.article)
+            items.append(RelatedItem(entry.article, score, reasons))
+        return items

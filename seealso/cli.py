@@ -103,7 +103,7 @@ def index(
             validate_all(read_articles(path))
         items = read_articles(path)
         first = next(items, None)  # opens the file: a missing one fails before the model loads
-        store = Store.open(config.data_dir, create=True)
+        store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
         embedder = load_embedder(config.model, device=config.device, batch_size=config.batch_size)
         store.check_model(embedder.name)
         show = not quiet and sys.stderr.isatty()

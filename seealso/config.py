@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or folder.")
     device: str = Field(
         "auto", description="Torch device for embedding: auto (cuda when present), cpu, cuda."
+    )
+    index_type: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="FAISS index: exact up to 20,000 articles then HNSW (auto), or forced."
     )
     batch_size: int = Field(32, ge=1, le=4096, description="Texts per model forward pass.")
     host: str = "127.0.0.1"

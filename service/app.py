@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import faiss
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -33,7 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store.open(settings.data_dir, create=True)
+        # One FAISS thread per search: requests already use both cores, and an exact scan is
+        # memory-bound, so two threads on one query measured slower here.
+        faiss.omp_set_num_threads(1)
+        store = Store.open(settings.data_dir, create=True, index_kind=settings.index_type)
         store.check_model(model_identity(settings.model))
         store.index()
         embedder = load_embedder(settings.model, device=settings.device, batch_size=settings.batch_size)

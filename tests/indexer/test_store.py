@@ -105,7 +105,7 @@ def test_snapshot_and_manifest(bound: Store) -> None:
     on_disk = json.loads((bound.data_dir / "manifest.json").read_text())
     assert on_disk["model"] == "unit/model"
     assert (on_disk["dimension"], on_disk["count"], on_disk["seq"]) == (3, 2, 2)
-    assert on_disk["index_type"] == "IDMap2,Flat,IP"
+    assert (on_disk["index_type"], on_disk["index_params"]) == ("Flat,IP", {})
     assert on_disk["built_at"].endswith("Z")
     write(bound, "c", [0, 0, 1])
     newer = bound.save_snapshot()
@@ -138,3 +138,21 @@ def test_another_model_is_refused(bound: Store) -> None:
     with pytest.raises(ModelMismatch) as caught:
         bound.check_model(HashingEmbedder(3).name)
     assert "unit/model" in str(caught.value) and "test/hashing-3" in str(caught.value)
+
+
+def test_snapshots_compact_and_follow_the_forced_kind(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "h", create=True, index_kind="hnsw")
+    store.bind_model("unit/model", 3, "recipe")
+    for i in range(8):
+        write(store, f"a{i}", [1, i, 0])
+    assert len(store.index()) == 8
+    for i in range(4):
+        write(store, f"a{i}", [0, 1, i])  # replaced: their first vectors are dead in the index
+    assert store.index().dead == 4
+    manifest = store.save_snapshot()
+    assert (manifest.index_type, manifest.count) == ("HNSW32,Flat,IP", 8)
+    assert manifest.index_params["efSearch"] >= 64
+    assert store.index().dead == 0
+    reopened = Store.open(tmp_path / "h")
+    assert reopened.index().kind == "hnsw"
+    assert vids_of(reopened, [0, 1, 3], k=1) == ["a3"]

@@ -10,7 +10,7 @@ from embeddings.hashing import HashingEmbedder
 from indexer.reader import read_articles
 from indexer.runner import index_articles
 from indexer.store import Store
-from ranking import Ranker
+from ranking import Filters, Ranker
 from seealso.errors import ArticleNotFound
 
 CORPUS = [
@@ -83,3 +83,37 @@ def test_check_links_verdicts_and_errors(ranker: Ranker) -> None:
     assert rows[2].reasons == "rank 4; no shared keywords"
     assert rows[3].row() == ["mali-1", "nope", "", "", "error", "unknown target 'nope'"]
     assert rows[4].reasons == "an article linked to itself"
+
+
+def test_a_selective_filter_still_fills_the_list(
+    store: Store, embedder: HashingEmbedder, tmp_path: Path
+) -> None:
+    import json
+
+    records = [
+        {
+            "id": f"mali-{i}",
+            "title": "Mali junta Bamako coup",
+            "body": f"junta soldiers Bamako {i}",
+            "section": "africa",
+        }
+        for i in range(200)
+    ]
+    records += [
+        {
+            "id": f"cocoa-{i}",
+            "title": "Cocoa prices",
+            "body": f"cocoa harvest farmers {i}",
+            "section": "business",
+        }
+        for i in range(3)
+    ]
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    index_articles(store, embedder, read_articles(str(path)))
+    ranker = Ranker(store, embedder)
+    items = ranker.related("mali-0", k=5, filters=Filters.parse(section="business")).items
+    assert sorted(i.article.id for i in items) == ["cocoa-0", "cocoa-1", "cocoa-2"]
+    africa = ranker.related("mali-0", k=2, filters=Filters.parse(section="africa", exclude=["mali-1"])).items
+    assert len(africa) == 2 and {i.article.section for i in africa} == {"africa"}
+    assert "mali-1" not in [i.article.id for i in africa]
