@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -19,19 +19,21 @@ class Manifest:
     recipe: str
     count: int
     index_type: str
-    index_params: dict[str, int]
     index_file: str
     seq: int
     built_at: str
+    index_params: dict[str, int] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @classmethod
     def load(cls, path: Path) -> Manifest | None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
         except FileNotFoundError:
             return None
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        except (ValueError, TypeError):  # unreadable or from another version: rebuilt from the catalog
+            return None
 
     def save(self, path: Path) -> None:
         """Write atomically (temporary file, fsync, rename): readers see the old or the new manifest."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -277,10 +277,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on [env SEEALSO_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [env SEEALSO_PORT, default 8000].")] = None,
     model: Model = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes, e.g. one per core [env SEEALSO_WORKERS].")
+    ] = None,
 ) -> None:
-    """Serve the HTTP API (related articles, health) until interrupted.
+    """Serve the HTTP API until interrupted (documentation at /docs).
 
-    Example: seealso serve --data-dir demo-data --port 8000
+    Writes (PUT, DELETE) need SEEALSO_API_TOKEN set; without it they are refused.
+
+    Example: seealso serve --data-dir demo-data --port 8000 --workers 2
     """
     import uvicorn
 
@@ -288,14 +293,25 @@ def serve(
     from indexer.store import CATALOG_FILE, Store
     from service.app import create_app
 
-    config = settings(data_dir, model, host=host, port=port)
+    config = settings(data_dir, model, host=host, port=port, workers=workers)
     if (config.data_dir / CATALOG_FILE).exists():
         Store.open(config.data_dir).check_model(model_identity(config.model))  # fail here, in one line
     else:
         err(f"seealso: {config.data_dir} has no index yet: starting empty (articles can be PUT over HTTP)")
-    application = create_app(config)
     err(f"seealso: serving {config.data_dir} on http://{config.host}:{config.port}")
-    uvicorn.run(application, host=config.host, port=config.port, log_level="warning")
+    if config.workers == 1:
+        uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+        return
+    # Worker processes build their own app from the environment: hand them the options.
+    os.environ.update(SEEALSO_DATA_DIR=str(config.data_dir), SEEALSO_MODEL=config.model)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        workers=config.workers,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+    )
 
 
 def _print_list(result: dict[str, Any], as_json: bool) -> None:
@@ -317,9 +333,11 @@ def _print_list(result: dict[str, Any], as_json: bool) -> None:
 
 def main() -> None:
     """Console entry point."""
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `seealso related X | head` ends quietly
     try:
         app()
     except KeyboardInterrupt:
         err("seealso: interrupted")
         sys.exit(130)
+    except BrokenPipeError:  # `seealso related X | head` ends quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

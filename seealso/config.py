@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(32, ge=1, le=4096, description="Texts per model forward pass.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="Server processes; each holds the index in memory.")
     api_token: SecretStr | None = Field(
         None, description="Bearer token that HTTP writes must carry; without one, writes are refused."
     )

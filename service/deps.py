@@ -12,23 +12,23 @@ from ranking import Filters, Keywords, Ranker
 from seealso.config import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_ranker(request: Request) -> Ranker:
+async def get_ranker(request: Request) -> Ranker:
     return request.app.state.ranker
 
 
-def get_keywords(request: Request) -> Keywords:
+async def get_keywords(request: Request) -> Keywords:
     return request.app.state.keywords
 
 
-def get_filters(
+async def get_filters(
     section: Annotated[str | None, Query(description="Section(s), comma-separated.")] = None,
     language: Annotated[str | None, Query(description="Language code(s), comma-separated.")] = None,
     since: Annotated[str | None, Query(description="Published at or after (ISO 8601).")] = None,
@@ -48,7 +48,7 @@ def get_filters(
     return Filters.parse(section=section, language=language, since=since, until=until, exclude=ids)
 
 
-def require_writer(
+async def require_writer(
     settings: Annotated[Settings, Depends(get_settings)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> None:

@@ -30,7 +30,7 @@ def detail(entry: Entry) -> dict[str, Any]:
 
 
 @router.get("/{article_id}", response_model=ArticleDetail, responses=ERRORS)
-def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
+async def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
     """The article's metadata (its body is not returned). Ids are URL-encoded, `/` as `%2F`."""
     entry = store.catalog.get(decoded(article_id))
     if entry is None:
@@ -39,7 +39,7 @@ def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/{article_id}/related", response_model=RelatedOut, responses=ERRORS)
-def related(
+async def related(
     article_id: str,
     request: Request,
     ranker: RankerDep,

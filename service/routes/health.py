@@ -12,13 +12,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process answers."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> Any:
+async def readyz(request: Request) -> Any:
     """The index is loaded and queries can be answered (503 otherwise)."""
     store = getattr(request.app.state, "store", None)
     if store is None or not store.loaded:
@@ -32,5 +32,5 @@ def readyz(request: Request) -> Any:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1/keywords", tags=["keywords"])
 
 
 @router.get("/{keyword}/articles", response_model=KeywordArticlesOut, responses={404: {"model": Error}})
-def keyword_articles(
+async def keyword_articles(
     keyword: str,
     request: Request,
     keywords: KeywordsDep,
@@ -28,7 +28,7 @@ def keyword_articles(
 
 
 @router.get("/{keyword}/related", response_model=RelatedKeywordsOut, responses={404: {"model": Error}})
-def related_keywords(
+async def related_keywords(
     keyword: str, request: Request, keywords: KeywordsDep, settings: SettingsDep, k: K = 10
 ) -> Response:
     """Keywords related to this one, from how often they tag the same articles and how close their

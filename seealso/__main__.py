@@ -1,0 +1,5 @@
+"""`python -m seealso` runs the command line."""
+
+from seealso.cli import main
+
+main()
