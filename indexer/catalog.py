@@ -72,6 +72,14 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         """,
     ),
     ("m002_keywords", _m002_keywords),
+    (
+        "m003_filter_indexes",
+        """
+        CREATE INDEX articles_language_section ON articles (language, section, published_at);
+        CREATE INDEX articles_section ON articles (section, published_at);
+        CREATE INDEX articles_published ON articles (published_at);
+        """,
+    ),
 ]
 
 _ARTICLE_COLUMNS = (
@@ -123,6 +131,7 @@ class Catalog:
 
     def close(self) -> None:
         with self._lock:
+            self._db.execute("PRAGMA optimize")  # keeps the query planner's statistics current
             self._db.close()
 
     # -- schema -------------------------------------------------------------------------------------
@@ -194,6 +203,20 @@ class Catalog:
                 f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE vid IN ({marks})", [int(v) for v in vids]
             ).fetchall()
         return {row[0]: _entry(row) for row in rows}
+
+    def facets(self, vids: Sequence[int]) -> dict[int, tuple[str, str | None, str, str | None]]:
+        """vid → (id, section, language, published_at): what filters read, without whole articles."""
+        out: dict[int, tuple[str, str | None, str, str | None]] = {}
+        with self._lock:
+            for start in range(0, len(vids), 500):
+                chunk = [int(v) for v in vids[start : start + 500]]
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                    f"SELECT vid, id, section, language, published_at FROM articles WHERE vid IN ({marks})",
+                    chunk,
+                ):
+                    out[row[0]] = (row[1], row[2], row[3], row[4])
+        return out
 
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
         """id → (vid, text_hash, record_hash) for the ids that exist."""

@@ -211,6 +211,13 @@ class Store:
             vector = self._index.vector(vid)
         return vector if vector is not None else self.catalog.vector(vid)
 
+    def vectors(self, vids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the vids among `vids` that are indexed, their vectors), from memory."""
+        self.refresh()
+        with self._lock.read():
+            assert self._index is not None
+            return self._index.vectors(vids)
+
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(vids, vectors) of every indexed article, from memory."""
         self.refresh()

@@ -136,6 +136,14 @@ class VectorIndex:
         label = self.vid_label.get(int(vid))
         return None if label is None else np.asarray(self.index.reconstruct(label), dtype=np.float32)
 
+    def vectors(self, vids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the vids among `vids` that are held, their vectors), in one batch."""
+        held = np.asarray([v for v in np.asarray(vids).tolist() if v in self.vid_label], dtype=np.int64)
+        if len(held) == 0:
+            return held, np.zeros((0, self.dimension), dtype=np.float32)
+        labels = np.asarray([self.vid_label[v] for v in held.tolist()], dtype=np.int64)
+        return held, np.asarray(self.index.reconstruct_batch(labels), dtype=np.float32)
+
     def all(self) -> tuple[np.ndarray, np.ndarray]:
         """Every live (vids, vectors), in label order."""
         if self.index.ntotal == 0:

@@ -56,14 +56,19 @@ class Filters:
         return bool(self.sections or self.languages or self.since or self.until or self.exclude)
 
     def matches(self, article: Article) -> bool:
-        if article.id in self.exclude:
+        return self.matches_fields(article.id, article.section, article.language, article.published_at)
+
+    def matches_fields(
+        self, article_id: str, section: str | None, language: str, published: str | None
+    ) -> bool:
+        """`matches` on the fields it reads (what `Catalog.facets` returns)."""
+        if article_id in self.exclude:
             return False
-        if self.sections and article.section not in self.sections:
+        if self.sections and section not in self.sections:
             return False
-        if self.languages and article.language not in self.languages:
+        if self.languages and language not in self.languages:
             return False
         if self.since or self.until:
-            published = article.published_at
             if published is None:
                 return False
             if self.since and published < self.since:

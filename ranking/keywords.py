@@ -139,40 +139,43 @@ class Keywords:
         TIE_BAND of score, fresher first. An untagged article needs `min_similarity`. A keyword
         nobody tagged falls back to searching its text.
         """
-        tagged = self.store.catalog.vids_with_keyword(keyword)
-        if tagged:
-            members = [v for v in (self.store.vector(vid) for vid in tagged) if v is not None]
-            center = normalize(np.mean(members, axis=0, keepdims=True))[0]
+        tagged, vectors = self.store.vectors(np.asarray(self.store.catalog.vids_with_keyword(keyword)))
+        if len(tagged):
+            center = normalize(vectors.mean(axis=0, keepdims=True))[0]
+        elif self.ranker.embedder_missing:
+            raise KeywordNotFound(keyword)
         else:
-            if self.ranker.embedder_missing:
-                raise KeywordNotFound(keyword)
             center = self.ranker.embedder.embed([keyword])[0]
-        tagged_set = set(tagged)
-        size = len(self.store.index())
-        fetch = min(size, max(4 * k, len(tagged) + 2 * k) + (4 * k if filters.active else 0))
-        scores, vids = self.store.search(center, fetch)
-        similarity = {int(v): float(s) for s, v in zip(scores, vids, strict=True)}
-        for vid in tagged_set - similarity.keys():
-            vector = self.store.vector(vid)
-            if vector is not None:
-                similarity[vid] = float(np.dot(center, vector))
-        entries = self.store.catalog.get_by_vids(list(similarity))
+        # Candidates: the tagged articles nearest the centroid, and the nearest articles of all.
+        depth = 3 * k + 10 + (4 * k if filters.active else 0)
+        cosines = vectors @ center
+        similarity = {int(v): float(c) for v, c in zip(tagged, cosines, strict=True)}
+        best_tagged = set(tagged[np.argsort(-cosines)[:depth]].tolist())
+        scores, near = self.store.search(center, depth)
+        for score, vid in zip(scores, near, strict=True):
+            similarity.setdefault(int(vid), float(score))
+        tagged_set = set(tagged.tolist())
+        candidates = [
+            v
+            for v, c in similarity.items()
+            if v in best_tagged or (v not in tagged_set and c >= self.min_similarity)
+        ]
+        entries = self.store.catalog.get_by_vids(candidates)
         items = []
-        for vid, cosine in similarity.items():
+        for vid in candidates:
             entry = entries.get(vid)
             if entry is None or not filters.matches(entry.article):
                 continue
             is_tagged = vid in tagged_set
-            if not is_tagged and cosine < self.min_similarity:
-                continue
+            cosine = similarity[vid]
             score = min(1.0, cosine + TAG_BONUS) if is_tagged else cosine
-            reasons = {"tagged": is_tagged, "similarity": round(cosine, 4)}
-            items.append(RelatedItem(entry.article, score, reasons))
+            items.append(
+                RelatedItem(entry.article, score, {"tagged": is_tagged, "similarity": round(cosine, 4)})
+            )
         items.sort(
             key=lambda i: (-math.floor(i.score / TIE_BAND), _negated(i.article.published_at), i.article.id)
         )
-        name = self.display_name(keyword)
-        return KeywordArticles(name, len(tagged), items[:k])
+        return KeywordArticles(self.display_name(keyword), len(tagged), items[:k])
 
     def related(self, keyword: str, k: int = 10) -> list[RelatedKeyword]:
         """Keywords related to `keyword`, best first.

@@ -190,31 +190,38 @@ class Ranker:
         """Search, then filter. When filters leave too few of the nearest articles, search again
         among only the articles that match them (the filter pushed into the index search)."""
         want = k + len(skip) + len(filters.exclude)
-        if not filters.active:
-            items = self._items(*self.store.search(vector, want), skip, source, filters)
-            if len(items) >= k or len(items) + len(skip) >= len(self.store.index()):
-                return items[:k]
-        else:
-            items = self._items(*self.store.search(vector, 4 * want + 20), skip, source, filters)
-            if len(items) >= k:
-                return items[:k]
+        fetch = want if not filters.active else 4 * want + 20
+        items = self._items(*self.store.search(vector, fetch), k, skip, source, filters)
+        if len(items) >= k or (not filters.active and len(items) + len(skip) >= len(self.store.index())):
+            return items
         allowed = np.asarray(
             self.store.catalog.vids_matching(
                 filters.sections, filters.languages, filters.since, filters.until
             ),
             dtype=np.int64,
         )
-        return self._items(*self.store.search(vector, want, allowed=allowed), skip, source, filters)[:k]
+        return self._items(*self.store.search(vector, want, allowed=allowed), k, skip, source, filters)
 
     def _items(
-        self, scores: np.ndarray, vids: np.ndarray, skip: set[int], source: Article | None, filters: Filters
+        self,
+        scores: np.ndarray,
+        vids: np.ndarray,
+        k: int,
+        skip: set[int],
+        source: Article | None,
+        filters: Filters,
     ) -> list[RelatedItem]:
+        """The first `k` search results that pass the filters, as items with their reasons."""
         ranked = [(float(s), int(v)) for s, v in zip(scores, vids, strict=True) if int(v) not in skip]
+        if filters.active:  # decide on the few columns filters need before loading whole articles
+            facets = self.store.catalog.facets([v for _, v in ranked])
+            ranked = [(s, v) for s, v in ranked if v in facets and filters.matches_fields(*facets[v])]
+        ranked = ranked[:k]
         entries = self.store.catalog.get_by_vids([v for _, v in ranked])
         items = []
         for score, vid in ranked:
             entry = entries.get(vid)  # None: deleted between the search and the lookup
-            if entry is None or not filters.matches(entry.article):
+            if entry is None:
                 continue
             reasons: dict[str, Any] = {"similarity": round(score, 4)}
             if source is not None:
