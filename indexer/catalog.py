@@ -28,7 +28,7 @@ def _m002_keywords(db: sqlite3.Connection) -> None:
         " vid INTEGER NOT NULL REFERENCES articles (vid) ON DELETE CASCADE,"
         " key TEXT NOT NULL, keyword TEXT NOT NULL, PRIMARY KEY (vid, key))"
     )
-    db.execute("CREATE INDEX article_keywords_key ON article_keywords (key)")
+    db.execute("CREATE INDEX article_keywords_key ON article_keywords (key, vid)")
     rows = db.execute("SELECT vid, keywords FROM articles").fetchall()
     for vid, keywords in rows:
         _write_keywords(db, vid, json.loads(keywords))

@@ -40,7 +40,11 @@ class VectorIndex:
         self.kind = kind
         self.index: Any = index if index is not None else _new_faiss_index(dimension, kind)
         self.label_vid = np.empty(0, dtype=np.int64) if label_vid is None else label_vid.astype(np.int64)
-        self.vid_label = {int(v): i for i, v in enumerate(self.label_vid) if v >= 0}
+        # vid → label, dense (vector ids are small consecutive integers); -1 where absent.
+        self._vid_label = np.full(0, -1, dtype=np.int64)
+        self._live = 0
+        live = np.flatnonzero(self.label_vid >= 0)
+        self._set_labels(self.label_vid[live], live)
         self._selector: tuple[Any, np.ndarray] | None = None
 
     @property
@@ -57,10 +61,26 @@ class VectorIndex:
 
     @property
     def dead(self) -> int:
-        return int(self.index.ntotal) - len(self.vid_label)
+        return int(self.index.ntotal) - self._live
 
     def __len__(self) -> int:
-        return len(self.vid_label)
+        return self._live
+
+    def labels(self, vids: np.ndarray) -> np.ndarray:
+        """The label of each vid, -1 for vids not held."""
+        vids = np.asarray(vids, dtype=np.int64)
+        inside = (vids >= 0) & (vids < len(self._vid_label))
+        out = np.full(len(vids), -1, dtype=np.int64)
+        out[inside] = self._vid_label[vids[inside]]
+        return out
+
+    def _set_labels(self, vids: np.ndarray, labels: np.ndarray) -> None:
+        if len(vids) and vids.max() >= len(self._vid_label):
+            grown = np.full(max(int(vids.max()) + 1, 2 * len(self._vid_label)), -1, dtype=np.int64)
+            grown[: len(self._vid_label)] = self._vid_label
+            self._vid_label = grown
+        self._live += int(np.count_nonzero(labels >= 0)) - int(np.count_nonzero(self.labels(vids) >= 0))
+        self._vid_label[vids] = labels
 
     # -- persistence --------------------------------------------------------------------------------
 
@@ -102,23 +122,24 @@ class VectorIndex:
         if len(vids) == 0:
             return
         vids = np.asarray(vids, dtype=np.int64)
+        _, last = np.unique(vids[::-1], return_index=True)  # a later duplicate wins
+        keep = np.sort(len(vids) - 1 - last)
+        vids, vectors = vids[keep], np.asarray(vectors)[keep]
         self.remove(vids)
         start = int(self.index.ntotal)
         self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         self.label_vid = np.concatenate([self.label_vid, vids])
-        for offset, vid in enumerate(vids.tolist()):
-            old = self.vid_label.get(vid)
-            if old is not None:
-                self.label_vid[old] = -1
-            self.vid_label[vid] = start + offset
+        self._set_labels(vids, np.arange(start, start + len(vids), dtype=np.int64))
         self._selector = None
 
     def remove(self, vids: np.ndarray) -> None:
-        for vid in np.asarray(vids, dtype=np.int64).tolist():
-            label = self.vid_label.pop(vid, None)
-            if label is not None:
-                self.label_vid[label] = -1
-                self._selector = None
+        vids = np.asarray(vids, dtype=np.int64)
+        labels = self.labels(vids)
+        held = labels >= 0
+        if held.any():
+            self.label_vid[labels[held]] = -1
+            self._set_labels(vids[held], np.full(int(held.sum()), -1, dtype=np.int64))
+            self._selector = None
 
     def compacted(self, kind: str | None = None) -> VectorIndex:
         """A new index of the live vectors only, of `kind` (default: the current one)."""
@@ -132,25 +153,29 @@ class VectorIndex:
 
     # -- reads --------------------------------------------------------------------------------------
 
+    def _matrix(self) -> np.ndarray:
+        """All stored vectors by label, as a view of FAISS's own memory (valid until the next add)."""
+        flat: Any = faiss.downcast_index(self.index.storage) if self.kind == "hnsw" else self.index
+        count = int(flat.ntotal)
+        if count == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return faiss.rev_swig_ptr(flat.get_xb(), count * self.dimension).reshape(count, self.dimension)
+
     def vector(self, vid: int) -> np.ndarray | None:
-        label = self.vid_label.get(int(vid))
-        return None if label is None else np.asarray(self.index.reconstruct(label), dtype=np.float32)
+        label = int(self.labels(np.asarray([vid]))[0])
+        return None if label < 0 else self._matrix()[label].copy()
 
     def vectors(self, vids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the vids among `vids` that are held, their vectors), in one batch."""
-        held = np.asarray([v for v in np.asarray(vids).tolist() if v in self.vid_label], dtype=np.int64)
-        if len(held) == 0:
-            return held, np.zeros((0, self.dimension), dtype=np.float32)
-        labels = np.asarray([self.vid_label[v] for v in held.tolist()], dtype=np.int64)
-        return held, np.asarray(self.index.reconstruct_batch(labels), dtype=np.float32)
+        vids = np.asarray(vids, dtype=np.int64)
+        labels = self.labels(vids)
+        held = labels >= 0
+        return vids[held], self._matrix()[labels[held]]
 
     def all(self) -> tuple[np.ndarray, np.ndarray]:
         """Every live (vids, vectors), in label order."""
-        if self.index.ntotal == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dimension), dtype=np.float32)
         live = np.flatnonzero(self.label_vid >= 0)
-        vectors = self.index.reconstruct_n(0, int(self.index.ntotal))
-        return self.label_vid[live], np.asarray(vectors[live], dtype=np.float32)
+        return self.label_vid[live], self._matrix()[live]
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -175,9 +200,9 @@ class VectorIndex:
     def _search_params(self, k: int, allowed: np.ndarray | None) -> tuple[Any, Any]:
         selector = None
         if allowed is not None:
-            labels = [self.vid_label[v] for v in np.asarray(allowed).tolist() if v in self.vid_label]
+            labels = self.labels(allowed)
             bits = np.zeros(int(self.index.ntotal), dtype=bool)
-            bits[labels] = True
+            bits[labels[labels >= 0]] = True
             packed = np.packbits(bits, bitorder="little")
             selector = (faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(packed)), packed)
         elif self.dead:

@@ -149,8 +149,9 @@ class Keywords:
         # Candidates: the tagged articles nearest the centroid, and the nearest articles of all.
         depth = 3 * k + 10 + (4 * k if filters.active else 0)
         cosines = vectors @ center
-        similarity = {int(v): float(c) for v, c in zip(tagged, cosines, strict=True)}
-        best_tagged = set(tagged[np.argsort(-cosines)[:depth]].tolist())
+        best = np.argpartition(-cosines, depth)[:depth] if len(cosines) > depth else np.arange(len(cosines))
+        similarity = {int(tagged[i]): float(cosines[i]) for i in best}
+        best_tagged = set(similarity)
         scores, near = self.store.search(center, depth)
         for score, vid in zip(scores, near, strict=True):
             similarity.setdefault(int(vid), float(score))

@@ -97,6 +97,7 @@ class Ranker:
     def __init__(self, store: Store, embedder: Embedder | Callable[[], Embedder] | None = None) -> None:
         self.store = store
         self._embedder = embedder
+        self._allowed_cache: dict[tuple[object, ...], np.ndarray] = {}
 
     @property
     def embedder_missing(self) -> bool:

@@ -89,3 +89,29 @@ def test_the_kind_follows_the_size() -> None:
     )  # fmt: skip
     index = VectorIndex(4, "flat")
     assert index.needs_compaction("hnsw") and not index.needs_compaction("flat")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_random_changes_match_a_plain_dict(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    index = VectorIndex(8, kind)
+    model: dict[int, np.ndarray] = {}
+    for _ in range(60):
+        vids = rng.integers(0, 50, rng.integers(1, 6))
+        if rng.random() < 0.7:
+            vectors = unit(rng.standard_normal((len(vids), 8)))
+            index.add(vids, vectors)
+            model.update({int(v): vec for v, vec in zip(vids, vectors, strict=True)})  # later duplicates win
+        else:
+            index.remove(vids)
+            for v in vids:
+                model.pop(int(v), None)
+        assert len(index) == len(model)
+    held, vectors = index.all()
+    assert sorted(held.tolist()) == sorted(model)
+    for vid, vector in zip(held, vectors, strict=True):
+        np.testing.assert_allclose(vector, model[int(vid)], atol=1e-6)
+    query = next(iter(model.values()))
+    expected = exact(np.array(list(model)), np.array(list(model.values())), query, 3)
+    assert index.search(query, 3)[1].tolist() == expected
+    assert index.compacted().search(query, 3)[1].tolist() == expected
