@@ -195,13 +195,22 @@ class Ranker:
         items = self._items(*self.store.search(vector, fetch), k, skip, source, filters)
         if len(items) >= k or (not filters.active and len(items) + len(skip) >= len(self.store.index())):
             return items
-        allowed = np.asarray(
-            self.store.catalog.vids_matching(
-                filters.sections, filters.languages, filters.since, filters.until
-            ),
-            dtype=np.int64,
-        )
+        allowed = self._allowed(filters)
         return self._items(*self.store.search(vector, want, allowed=allowed), k, skip, source, filters)
+
+    def _allowed(self, filters: Filters) -> np.ndarray:
+        """The vids that pass `filters` (but `exclude`), cached while the catalog does not change."""
+        key = (filters.sections, filters.languages, filters.since, filters.until, self.store.catalog.seq())
+        allowed = self._allowed_cache.get(key)
+        if allowed is None:
+            found = self.store.catalog.vids_matching(
+                filters.sections, filters.languages, filters.since, filters.until
+            )
+            allowed = np.asarray(found, dtype=np.int64)
+            if len(self._allowed_cache) >= 64:
+                self._allowed_cache.clear()
+            self._allowed_cache[key] = allowed
+        return allowed
 
     def _items(
         self,
