@@ -102,8 +102,8 @@ def free_port() -> int:
 SEEALSO = [sys.executable, "-c", "from seealso.cli import main; main()"]
 
 
-@pytest.fixture
-def server(data_dir: Path) -> Iterator[str]:
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def server(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """`seealso serve` as a real process on a free loopback port; yields its base URL."""
     port = free_port()
     env = {
@@ -112,7 +112,8 @@ def server(data_dir: Path) -> Iterator[str]:
         "SEEALSO_DATA_DIR": str(data_dir),
         "SEEALSO_MODEL": "test/hashing",
     }
-    process = subprocess.Popen([*SEEALSO, "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    workers = ["--workers", str(request.param)]
+    process = subprocess.Popen([*SEEALSO, "serve", *workers], env=env, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
