@@ -194,42 +194,28 @@ class Catalog:
             ).fetchone()
         return None if row is None else _entry(row)
 
-    def get_by_vids(self, vids: Sequence[int]) -> dict[int, Entry]:
-        if not vids:
-            return {}
-        marks = ",".join("?" * len(vids))
+    def _rows_in(self, sql: str, values: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Rows of `sql`, whose `{marks}` is an IN list, for `values` (in chunks SQLite accepts)."""
+        rows: list[tuple[Any, ...]] = []
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE vid IN ({marks})", [int(v) for v in vids]
-            ).fetchall()
+            for start in range(0, len(values), 500):
+                chunk = list(values[start : start + 500])
+                rows.extend(self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
+        return rows
+
+    def get_by_vids(self, vids: Sequence[int]) -> dict[int, Entry]:
+        rows = self._rows_in(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE vid IN ({{marks}})", _ints(vids))
         return {row[0]: _entry(row) for row in rows}
 
     def facets(self, vids: Sequence[int]) -> dict[int, tuple[str, str | None, str, str | None]]:
         """vid → (id, section, language, published_at): what filters read, without whole articles."""
-        out: dict[int, tuple[str, str | None, str, str | None]] = {}
-        with self._lock:
-            for start in range(0, len(vids), 500):
-                chunk = [int(v) for v in vids[start : start + 500]]
-                marks = ",".join("?" * len(chunk))
-                for row in self._db.execute(
-                    f"SELECT vid, id, section, language, published_at FROM articles WHERE vid IN ({marks})",
-                    chunk,
-                ):
-                    out[row[0]] = (row[1], row[2], row[3], row[4])
-        return out
+        sql = "SELECT vid, id, section, language, published_at FROM articles WHERE vid IN ({marks})"
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in self._rows_in(sql, _ints(vids))}
 
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
         """id → (vid, text_hash, record_hash) for the ids that exist."""
-        out: dict[str, tuple[int, str, str]] = {}
-        with self._lock:
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                for row in self._db.execute(
-                    f"SELECT id, vid, text_hash, record_hash FROM articles WHERE id IN ({marks})", chunk
-                ):
-                    out[row[0]] = (row[1], row[2], row[3])
-        return out
+        sql = "SELECT id, vid, text_hash, record_hash FROM articles WHERE id IN ({marks})"
+        return {row[0]: (row[1], row[2], row[3]) for row in self._rows_in(sql, ids)}
 
     def vector(self, vid: int) -> np.ndarray | None:
         with self._lock:
@@ -238,16 +224,8 @@ class Catalog:
 
     def vectors(self, vids: Sequence[int]) -> dict[int, np.ndarray]:
         """vid → vector for the vids that have one."""
-        out: dict[int, np.ndarray] = {}
-        with self._lock:
-            for start in range(0, len(vids), 500):
-                chunk = [int(v) for v in vids[start : start + 500]]
-                marks = ",".join("?" * len(chunk))
-                for vid, blob in self._db.execute(
-                    f"SELECT vid, vector FROM vectors WHERE vid IN ({marks})", chunk
-                ):
-                    out[vid] = np.frombuffer(blob, dtype=np.float32)
-        return out
+        rows = self._rows_in("SELECT vid, vector FROM vectors WHERE vid IN ({marks})", _ints(vids))
+        return {vid: np.frombuffer(blob, dtype=np.float32) for vid, blob in rows}
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All (vids, vectors) in batches, for building an index from scratch."""
@@ -412,6 +390,10 @@ class Catalog:
             "ON CONFLICT (vid) DO UPDATE SET seq = excluded.seq, op = excluded.op",
             (vid, seq, op),
         )
+
+
+def _ints(values: Sequence[int]) -> list[int]:
+    return [int(v) for v in values]
 
 
 def _write_keywords(db: sqlite3.Connection, vid: int, keywords: Iterable[str]) -> None:
