@@ -15,11 +15,13 @@ class Embedder(ABC):
         name: the model's identity, recorded in the index manifest; an index refuses other names.
         dimension: length of every vector.
         max_tokens: the model's input window; longer texts are cut by the model.
+        languages: the ISO 639-1 codes of the languages the model was trained on; None for all.
     """
 
     name: str
     dimension: int
     max_tokens: int = 256
+    languages: frozenset[str] | None = None
     batch_size: int = 32
     # Texts handed to embed_batch at once; large enough for length bucketing, small enough for memory.
     group_size: int = 1024

@@ -49,6 +49,8 @@ class DocumentRecipe:
 
     Attributes:
         max_chunks: passages embedded per article (1 = title, summary and the start of the body only).
+        title_weight: share of the headline, embedded on its own, in the article vector; the
+            passages share the rest.
         lead_weight: weight of the lead passage in the mean; the others weigh 1.
         token_budget: share of the model window a passage aims to fill (word counts only estimate
             tokens, so it stays under 1 to leave room).
@@ -57,11 +59,15 @@ class DocumentRecipe:
     max_chunks: int = 1
     lead_weight: float = 1.0
     token_budget: float = 0.8
+    title_weight: float = 0.3
 
     @property
     def identity(self) -> str:
         """Changes whenever the recipe embeds differently; part of each article's text hash."""
-        return f"passages-v1:chunks={self.max_chunks}:lead={self.lead_weight:g}:budget={self.token_budget:g}"
+        return (
+            f"passages-v2:chunks={self.max_chunks}:lead={self.lead_weight:g}:budget={self.token_budget:g}"
+            f":title={self.title_weight:g}"
+        )
 
     def passages(self, article: ArticleText, max_tokens: int) -> list[str]:
         """Cut an article into at most `max_chunks` passages of about `max_tokens` tokens each."""
@@ -124,10 +130,16 @@ def embed_articles(
     owners: list[int] = []
     weights: list[float] = []
     for row, article in enumerate(articles):
-        for position, passage in enumerate(recipe.passages(article, embedder.max_tokens)):
-            texts.append(passage)
+        passages = recipe.passages(article, embedder.max_tokens)
+        raw = [recipe.lead_weight if position == 0 else 1.0 for position in range(len(passages))]
+        title_share = recipe.title_weight if article.title.strip() and passages else 0.0
+        texts.extend(passages)
+        weights.extend((1 - title_share) * w / sum(raw) for w in raw)
+        owners.extend([row] * len(passages))
+        if title_share:
+            texts.append(article.title.strip())
+            weights.append(title_share)
             owners.append(row)
-            weights.append(recipe.lead_weight if position == 0 else 1.0)
     vectors = embedder.embed(texts) * np.asarray(weights, dtype=np.float32)[:, None]
     pooled = np.zeros((len(articles), embedder.dimension), dtype=np.float32)
     np.add.at(pooled, np.asarray(owners, dtype=np.int64), vectors)

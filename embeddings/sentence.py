@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +44,46 @@ def pick_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def model_card_languages(folder: Path) -> frozenset[str] | None:
+    """The `language:` of a model card's front matter (README.md), None when it names none, several
+    dozen or "multilingual" (the model then reads them all, as far as we know)."""
+    try:
+        text = (folder / "README.md").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    front = text.split("---", 2)[1] if text.startswith("---") else ""
+    found: list[str] = []
+    lines = iter(front.splitlines())
+    for line in lines:
+        if line.startswith("language:"):
+            value = line.split(":", 1)[1].strip()
+            found = [value] if value else [item.strip(" -") for item in _until_key(lines)]
+    codes = {code.lower() for code in found if len(code) == 2}
+    if not codes or "multilingual" in {c.lower() for c in found} or len(codes) > 10:
+        return None
+    return frozenset(codes)
+
+
+def _until_key(lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        if not line.startswith((" ", "-")):
+            return
+        yield line
+
+
 class SentenceTransformerEmbedder(Embedder):
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "auto",
+        batch_size: int = 32,
+        languages: frozenset[str] | str | None = "card",
+    ) -> None:
+        """Args:
+        languages: the languages the model reads, None for all, or "card" to read them from the
+            model card (README.md) of its folder.
+        """
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -64,6 +102,10 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(dimension)
         self.max_tokens = int(getattr(self.model, "max_seq_length", None) or 256)
         self.batch_size = batch_size
+        if languages == "card":
+            self.languages = model_card_languages(Path(source)) if Path(source).is_dir() else None
+        else:
+            self.languages = languages  # type: ignore[assignment]
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         return self.model.encode(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.analysis import article_names, article_terms
 from indexer.article import Article, keyword_key
 
 
@@ -32,6 +34,24 @@ def _m002_keywords(db: sqlite3.Connection) -> None:
     rows = db.execute("SELECT vid, keywords FROM articles").fetchall()
     for vid, keywords in rows:
         _write_keywords(db, vid, json.loads(keywords))
+
+
+def _m004_terms(db: sqlite3.Connection) -> None:
+    """Analyzed terms and names of each article, and their document frequencies; back-filled."""
+    db.execute(
+        "CREATE TABLE article_terms ("
+        " vid INTEGER PRIMARY KEY REFERENCES articles (vid) ON DELETE CASCADE,"
+        " language TEXT NOT NULL, terms TEXT NOT NULL, names TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE term_df (kind TEXT NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL,"
+        " PRIMARY KEY (kind, term)) WITHOUT ROWID"
+    )
+    deltas: Counter[tuple[str, str]] = Counter()
+    for row in db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles").fetchall():
+        entry = _entry(row)
+        _write_terms(db, entry.vid, entry.article, deltas)
+    _apply_df(db, deltas)
 
 
 # (name, SQL or a function of the connection): applied in order, each once, in one transaction,
@@ -80,6 +100,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         CREATE INDEX articles_published ON articles (published_at);
         """,
     ),
+    ("m004_terms", _m004_terms),
 ]
 
 _ARTICLE_COLUMNS = (
@@ -265,6 +286,29 @@ class Catalog:
             ).fetchall()
         return [row[0] for row in rows]
 
+    def lexical(self, vids: Sequence[int]) -> dict[int, tuple[dict[str, int], dict[str, int]]]:
+        """vid → (term counts, name counts) of the analyzed articles."""
+        rows = self._rows_in(
+            "SELECT vid, terms, names FROM article_terms WHERE vid IN ({marks})", _ints(vids)
+        )
+        return {vid: (json.loads(terms), json.loads(names)) for vid, terms, names in rows}
+
+    def document_frequencies(self) -> dict[str, dict[str, int]]:
+        """kind ('term:<language>' or 'name') → {term: number of articles that have it}."""
+        out: dict[str, dict[str, int]] = {"name": {}}
+        with self._lock:
+            for kind, term, df in self._db.execute("SELECT kind, term, df FROM term_df"):
+                out.setdefault(kind, {})[term] = df
+        return out
+
+    def vids_by_language(self) -> dict[str, list[int]]:
+        """language → vector ids of its articles."""
+        out: dict[str, list[int]] = {}
+        with self._lock:
+            for vid, language in self._db.execute("SELECT vid, language FROM articles"):
+                out.setdefault(language, []).append(vid)
+        return out
+
     def vids_matching(
         self,
         sections: Iterable[str] = (),
@@ -327,15 +371,18 @@ class Catalog:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]) + 1
+                deltas: Counter[tuple[str, str]] = Counter()  # document frequency changes
                 for write in writes:
-                    self._upsert(write, seq, now)
+                    self._upsert(write, seq, now, deltas)
                 for article_id in deletes:
                     row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (article_id,)).fetchone()
                     if row is None:
                         continue
+                    _drop_terms(self._db, row[0], deltas)
                     self._db.execute("DELETE FROM articles WHERE vid = ?", (row[0],))
                     self._log(row[0], seq, "delete")
                     deleted.append(article_id)
+                _apply_df(self._db, deltas)
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('written_at', ?) "
@@ -348,7 +395,7 @@ class Catalog:
                 raise
         return seq, deleted
 
-    def _upsert(self, write: Write, seq: int, now: str) -> None:
+    def _upsert(self, write: Write, seq: int, now: str, deltas: Counter[tuple[str, str]]) -> None:
         a = write.article
         values = (
             a.title, a.summary, a.body, a.url, json.dumps(list(a.keywords), ensure_ascii=False), a.section,
@@ -381,6 +428,7 @@ class Catalog:
                 (vid, blob),
             )
         _write_keywords(self._db, vid, a.keywords)
+        _write_terms(self._db, vid, a, deltas)
         # Metadata-only updates are logged too: readers refresh what they cached about the article.
         self._log(vid, seq, "upsert")
 
@@ -390,6 +438,45 @@ class Catalog:
             "ON CONFLICT (vid) DO UPDATE SET seq = excluded.seq, op = excluded.op",
             (vid, seq, op),
         )
+
+
+def _drop_terms(db: sqlite3.Connection, vid: int, deltas: Counter[tuple[str, str]]) -> None:
+    row = db.execute("SELECT language, terms, names FROM article_terms WHERE vid = ?", (vid,)).fetchone()
+    if row is not None:
+        language, terms, names = row
+        deltas.update({(f"term:{language}", t): -1 for t in json.loads(terms)})
+        deltas.update({("name", n): -1 for n in json.loads(names)})
+        db.execute("DELETE FROM article_terms WHERE vid = ?", (vid,))
+
+
+def _write_terms(
+    db: sqlite3.Connection, vid: int, article: Article, deltas: Counter[tuple[str, str]]
+) -> None:
+    """Store the article's analyzed terms and names, counting the document-frequency changes.
+
+    Term frequencies are kept per language ("term:fr"): a word common in French articles is a
+    stop word there whatever the other languages do. Names are counted across languages."""
+    _drop_terms(db, vid, deltas)
+    terms, names = article_terms(article), article_names(article)
+    deltas.update({(f"term:{article.language}", t): 1 for t in terms})
+    deltas.update({("name", n): 1 for n in names})
+    db.execute(
+        "INSERT INTO article_terms (vid, language, terms, names) VALUES (?, ?, ?, ?)",
+        (vid, article.language, json.dumps(terms, ensure_ascii=False), json.dumps(names, ensure_ascii=False)),
+    )
+
+
+def _apply_df(db: sqlite3.Connection, deltas: Counter[tuple[str, str]]) -> None:
+    changed = [(kind, term, delta) for (kind, term), delta in deltas.items() if delta]
+    db.executemany(
+        "INSERT INTO term_df (kind, term, df) VALUES (?, ?, ?) "
+        "ON CONFLICT (kind, term) DO UPDATE SET df = df + excluded.df",
+        changed,
+    )
+    db.executemany(
+        "DELETE FROM term_df WHERE kind = ? AND term = ? AND df <= 0",
+        [(k, t) for k, t, d in changed if d < 0],
+    )
 
 
 def _ints(values: Sequence[int]) -> list[int]:

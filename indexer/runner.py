@@ -90,7 +90,7 @@ def index_articles(
         An IndexReport of what was added, updated, unchanged, deleted and rejected.
     """
     started = time.perf_counter()
-    store.bind_model(embedder.name, embedder.dimension, recipe.identity)
+    store.bind_model(embedder.name, embedder.dimension, recipe.identity, embedder.languages)
     start_seq = store.catalog.seq()
     report = IndexReport()
     seen: set[str] = set()

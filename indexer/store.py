@@ -19,6 +19,7 @@ import numpy as np
 from indexer.catalog import Catalog, utc_now
 from indexer.manifest import Manifest
 from indexer.vectors import VectorIndex, choose_kind
+from seealso.config import DEFAULT_MODEL
 from seealso.errors import IndexNotFound, ModelMismatch
 
 log = logging.getLogger(__name__)
@@ -102,16 +103,33 @@ class Store:
         value = self.catalog.meta("dimension")
         return None if value is None else int(value)
 
+    @property
+    def model_languages(self) -> frozenset[str] | None:
+        """The languages the model reads (None: all of them), as recorded when it was bound."""
+        value = self.catalog.meta("model_languages")
+        if value is None:  # data dirs bound before languages were recorded
+            return frozenset({"en"}) if self.model == DEFAULT_MODEL else None
+        return None if value == "*" else frozenset(value.split(","))
+
     def check_model(self, model: str) -> None:
         """Refuse to mix vectors of another model with this data dir's."""
         if self.model is not None and self.model != model:
             raise ModelMismatch(self.model, model)
 
-    def bind_model(self, model: str, dimension: int, recipe: str) -> None:
-        """Record the model before the first vectors are written; refuse another one later."""
+    def bind_model(
+        self, model: str, dimension: int, recipe: str, languages: frozenset[str] | None = None
+    ) -> None:
+        """Record the model (and the languages it reads, None for all) before the first vectors are
+        written; refuse another model later."""
         self.check_model(model)
-        if (self.model, self.dimension, self.catalog.meta("recipe")) != (model, dimension, recipe):
-            self.catalog.set_meta({"model": model, "dimension": str(dimension), "recipe": recipe})
+        values = {
+            "model": model,
+            "dimension": str(dimension),
+            "recipe": recipe,
+            "model_languages": "*" if languages is None else ",".join(sorted(languages)),
+        }
+        if any(self.catalog.meta(key) != value for key, value in values.items()):
+            self.catalog.set_meta(values)
 
     # -- index --------------------------------------------------------------------------------------
 

@@ -1,27 +1,32 @@
 """Related articles for an article or a text, and the relevance score of any pair of articles.
 
-The relevance score is the cosine similarity of the two articles' vectors (see
-`embeddings.document` for what an article vector is): the same number ranks related lists, is
-returned by `check-links` and by the API.
+The relevance score (`ranking.scoring`) ranks related lists, is returned by `check-links` and by
+the API. A list is built in three steps: candidates from the vector index (filters applied before
+the cut), their relevance to the source, then the list rules (`ranking.shaping`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from embeddings import Embedder
+from indexer.analysis import names as text_names
+from indexer.analysis import terms as text_terms
 from indexer.article import Article
 from indexer.catalog import Entry
 from indexer.store import Store
 from ranking.filters import Filters
+from ranking.scoring import Profile, Relevance, Scorer
+from ranking.shaping import Candidate, ListRules, shape
 from seealso.errors import ArticleNotFound, SeealsoError
 
 NO_FILTERS = Filters()
-
 # How deep check-links looks for a link target in the source's ranking.
 RANK_DEPTH = 100
 
@@ -92,11 +97,19 @@ class Ranker:
         store: the data dir to rank from.
         embedder: a loaded embedder, or a callable that loads one on first use (only free-text
             search needs it; related lists and pair scores use the stored vectors).
+        rules: how lists are shaped (minimum relevance, duplicates, freshness, diversity).
     """
 
-    def __init__(self, store: Store, embedder: Embedder | Callable[[], Embedder] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder | Callable[[], Embedder] | None = None,
+        rules: ListRules | None = None,
+    ) -> None:
         self.store = store
         self._embedder = embedder
+        self.rules = rules or ListRules()
+        self.scorer = Scorer(store, store.model_languages)
         self._allowed_cache: dict[tuple[object, ...], np.ndarray] = {}
 
     @property
@@ -118,28 +131,56 @@ class Ranker:
             raise ArticleNotFound(article_id)
         return entry
 
-    def related(self, article_id: str, k: int = 10, filters: Filters = NO_FILTERS) -> RelatedList:
-        """The `k` articles most related to `article_id`, best first, the article itself left out.
+    # -- lists --------------------------------------------------------------------------------------
 
-        Filters apply before the list is cut to `k`, so it has `k` items whenever enough articles
-        match them.
-        """
+    def related(
+        self,
+        article_id: str,
+        k: int = 10,
+        filters: Filters = NO_FILTERS,
+        rules: ListRules | None = None,
+        now: datetime | None = None,
+    ) -> RelatedList:
+        """The `k` articles most related to `article_id`, the article itself and its own
+        near-duplicates left out. Filters apply before the list is cut to `k`."""
         entry = self.entry(article_id)
         vector = self._vector(entry)
-        items = self._nearest(vector, k, skip={entry.vid}, source=entry.article, filters=filters)
+        source = self._profile(entry)
+        items = self._list(
+            vector, source, entry.article, k, filters, rules or self.rules, now, skip={entry.vid}
+        )
         return RelatedList(entry.article, items)
 
-    def search(self, text: str, k: int = 10, filters: Filters = NO_FILTERS) -> RelatedList:
-        """The `k` articles nearest to a free text."""
+    def search(
+        self,
+        text: str,
+        k: int = 10,
+        filters: Filters = NO_FILTERS,
+        rules: ListRules | None = None,
+        now: datetime | None = None,
+    ) -> RelatedList:
+        """The `k` articles most relevant to a free text (analyzed in the filter's language when
+        it names one, else in English). A search returns its best matches however weak: the
+        minimum score is for article-to-article lists."""
         if not text.strip():
             raise SeealsoError("the search text is empty")
         vector = self.embedder.embed([text])[0]
-        return RelatedList(None, self._nearest(vector, k, skip=set(), source=None, filters=filters))
+        language = next(iter(filters.languages)) if len(filters.languages) == 1 else "en"
+        query = self.scorer.profile(text_terms(text, language), text_names(" " + text), language)
+        rules = dataclasses.replace(rules or self.rules, min_score=0.0)
+        return RelatedList(None, self._list(vector, query, None, k, filters, rules, now, skip=set()))
+
+    # -- pairs --------------------------------------------------------------------------------------
+
+    def relevance(self, source_id: str, target_id: str) -> Relevance:
+        """The relevance of a pair of articles, with its components."""
+        source, target = self.entry(source_id), self.entry(target_id)
+        dense = float(np.dot(self._vector(source), self._vector(target)))
+        return self.scorer.relevance(dense, self._profile(source), self._profile(target))
 
     def score(self, source_id: str, target_id: str) -> float:
-        """The relevance score of a pair of articles."""
-        source, target = self.entry(source_id), self.entry(target_id)
-        return float(np.dot(self._vector(source), self._vector(target)))
+        """The relevance score of a pair of articles, in [0, 1]."""
+        return self.relevance(source_id, target_id).score
 
     def check_links(
         self, pairs: Iterable[tuple[str, str]], *, weak: float, strong: float
@@ -147,9 +188,10 @@ class Ranker:
         """Score existing links and say which are weak.
 
         Verdicts: `strong` (score ≥ strong), `weak` (score < weak), `ok` otherwise, `error` for an
-        unknown id or a link to itself. `rank` is the target's place in the source's related list.
+        unknown id or a link to itself. `rank` is the target's place, by relevance, among the
+        source's nearest RANK_DEPTH articles.
         """
-        rankings: dict[str, np.ndarray] = {}
+        rankings: dict[str, list[int]] = {}
         for source_id, target_id in pairs:
             source, target = self.store.catalog.get(source_id), self.store.catalog.get(target_id)
             if source is None or target is None:
@@ -160,22 +202,20 @@ class Ranker:
             if source_id == target_id:
                 yield LinkCheck(source_id, target_id, None, reasons="an article linked to itself")
                 continue
-            score = float(np.dot(self._vector(source), self._vector(target)))
+            relevance = self.relevance(source_id, target_id)
             if source_id not in rankings:
-                _, vids = self.store.search(self._vector(source), RANK_DEPTH + 1)
-                rankings[source_id] = vids[vids != source.vid]
-            found = np.flatnonzero(rankings[source_id] == target.vid)
-            rank = int(found[0]) + 1 if len(found) else None
-            if score >= strong:
-                verdict = "strong"
-            elif score < weak:
-                verdict = "weak"
-            else:
-                verdict = "ok"
+                rankings[source_id] = self._ranking(source)
+            order = rankings[source_id]
+            rank = order.index(target.vid) + 1 if target.vid in order else None
+            verdict = "strong" if relevance.score >= strong else "weak" if relevance.score < weak else "ok"
             reasons = [f"rank {rank}" if rank else f"not in the top {RANK_DEPTH}"]
             common = shared_keywords(source.article, target.article)
             reasons.append("shared keywords: " + ", ".join(common) if common else "no shared keywords")
-            yield LinkCheck(source_id, target_id, score, rank, verdict, "; ".join(reasons))
+            if relevance.shared_names:
+                reasons.append("shared names: " + ", ".join(relevance.shared_names[:5]))
+            parts = relevance.components()
+            reasons.append(f"dense {parts['dense']}, lexical {parts['lexical']}, names {parts['names']}")
+            yield LinkCheck(source_id, target_id, relevance.score, rank, verdict, "; ".join(reasons))
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -185,18 +225,90 @@ class Ranker:
             raise SeealsoError(f"article {entry.article.id!r} has no vector; re-run `seealso index`")
         return vector
 
-    def _nearest(
-        self, vector: np.ndarray, k: int, *, skip: set[int], source: Article | None, filters: Filters
+    def _profile(self, entry: Entry) -> Profile:
+        found = self.scorer.profiles([entry.vid], {entry.vid: entry.article.language})
+        return found.get(entry.vid) or Profile(entry.article.language, {}, {})
+
+    def _ranking(self, source: Entry) -> list[int]:
+        """The source's nearest RANK_DEPTH articles by relevance, best first."""
+        pool = self._candidates(self._vector(source), RANK_DEPTH, {source.vid}, NO_FILTERS)
+        scored = self._score(pool, self._profile(source))
+        return [c.vid for c in sorted(scored, key=lambda c: -c.score)]
+
+    def _list(
+        self,
+        vector: np.ndarray,
+        source: Profile,
+        article: Article | None,
+        k: int,
+        filters: Filters,
+        rules: ListRules,
+        now: datetime | None,
+        skip: set[int],
     ) -> list[RelatedItem]:
-        """Search, then filter. When filters leave too few of the nearest articles, search again
-        among only the articles that match them (the filter pushed into the index search)."""
-        want = k + len(skip) + len(filters.exclude)
-        fetch = want if not filters.active else 4 * want + 20
-        items = self._items(*self.store.search(vector, fetch), k, skip, source, filters)
-        if len(items) >= k or (not filters.active and len(items) + len(skip) >= len(self.store.index())):
-            return items
+        pool = self._candidates(vector, max(3 * k, 30), skip, filters)
+        candidates = self._score(pool, source)
+        if article is not None:  # the article's own other versions are not related articles
+            candidates = [
+                c for c in candidates if float(np.dot(c.vector, vector)) < rules.duplicate_similarity
+            ]
+        chosen = shape(candidates, k, rules, now)
+        entries = self.store.catalog.get_by_vids([c.vid for c in chosen])
+        collapsed_ids = self.store.catalog.facets([v for c in chosen for v in c.collapsed])
+        items = []
+        for c in chosen:
+            entry = entries.get(c.vid)
+            if entry is None:  # deleted meanwhile
+                continue
+            reasons: dict[str, Any] = {**c.relevance.components(), "freshness": round(c.freshness, 4)}
+            if article is not None:
+                reasons["shared_keywords"] = shared_keywords(article, entry.article)
+            reasons["shared_names"] = c.relevance.shared_names
+            if c.collapsed:
+                reasons["duplicates"] = [collapsed_ids[v][0] for v in c.collapsed if v in collapsed_ids]
+            if c.moved:
+                reasons["moved_by"] = c.moved
+            items.append(RelatedItem(entry.article, c.score, reasons))
+        return items
+
+    def _score(self, pool: list[tuple[float, int]], source: Profile) -> list[Candidate]:
+        vids = [v for _, v in pool]
+        facets = self.store.catalog.facets(vids)
+        profiles = self.scorer.profiles(vids, {v: f[2] for v, f in facets.items()})
+        held, vectors = self.store.vectors(np.asarray(vids, dtype=np.int64))
+        vector_of = dict(zip(held.tolist(), vectors, strict=True))
+        out = []
+        for dense, vid in pool:
+            if vid not in facets or vid not in vector_of:
+                continue  # deleted between the search and now
+            profile = profiles.get(vid) or Profile(facets[vid][2], {}, {})
+            out.append(
+                Candidate(vid, self.scorer.relevance(dense, source, profile), vector_of[vid], facets[vid][3])
+            )
+        return out
+
+    def _candidates(
+        self, vector: np.ndarray, depth: int, skip: set[int], filters: Filters
+    ) -> list[tuple[float, int]]:
+        """Up to `depth` (dense score, vid) nearest to `vector` that pass the filters. When filters
+        leave too few, search again among only the matching articles (filter pushdown)."""
+        want = depth + len(skip) + len(filters.exclude)
+        pool = self._passing(
+            *self.store.search(vector, want if not filters.active else 4 * want + 20), skip, filters
+        )
+        if len(pool) >= depth or (not filters.active and len(pool) + len(skip) >= len(self.store.index())):
+            return pool[:depth]
         allowed = self._allowed(filters)
-        return self._items(*self.store.search(vector, want, allowed=allowed), k, skip, source, filters)
+        return self._passing(*self.store.search(vector, want, allowed=allowed), skip, filters)[:depth]
+
+    def _passing(
+        self, scores: np.ndarray, vids: np.ndarray, skip: set[int], filters: Filters
+    ) -> list[tuple[float, int]]:
+        ranked = [(float(s), int(v)) for s, v in zip(scores, vids, strict=True) if int(v) not in skip]
+        if filters.active:  # decide on the few columns filters need before loading whole articles
+            facets = self.store.catalog.facets([v for _, v in ranked])
+            ranked = [(s, v) for s, v in ranked if v in facets and filters.matches_fields(*facets[v])]
+        return ranked
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         """The vids that pass `filters` (but `exclude`), cached while the catalog does not change."""
@@ -211,30 +323,3 @@ class Ranker:
                 self._allowed_cache.clear()
             self._allowed_cache[key] = allowed
         return allowed
-
-    def _items(
-        self,
-        scores: np.ndarray,
-        vids: np.ndarray,
-        k: int,
-        skip: set[int],
-        source: Article | None,
-        filters: Filters,
-    ) -> list[RelatedItem]:
-        """The first `k` search results that pass the filters, as items with their reasons."""
-        ranked = [(float(s), int(v)) for s, v in zip(scores, vids, strict=True) if int(v) not in skip]
-        if filters.active:  # decide on the few columns filters need before loading whole articles
-            facets = self.store.catalog.facets([v for _, v in ranked])
-            ranked = [(s, v) for s, v in ranked if v in facets and filters.matches_fields(*facets[v])]
-        ranked = ranked[:k]
-        entries = self.store.catalog.get_by_vids([v for _, v in ranked])
-        items = []
-        for score, vid in ranked:
-            entry = entries.get(vid)  # None: deleted between the search and the lookup
-            if entry is None:
-                continue
-            reasons: dict[str, Any] = {"similarity": round(score, 4)}
-            if source is not None:
-                reasons["shared_keywords"] = shared_keywords(source, entry.article)
-            items.append(RelatedItem(entry.article, score, reasons))
-        return items

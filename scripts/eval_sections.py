@@ -1,11 +1,16 @@
 #!/usr/bin/env python
-"""Same-section precision@k of related lists on ../shared/data/bbc-news.jsonl.
+"""Related lists on ../shared/data/bbc-news.jsonl: same-section precision@k and duplicate collapse.
 
-Indexes the 2,225 BBC articles (five sections) with the real pipeline and, for every article,
-counts how many of its k related articles share its section. Also reports how many of the 98
-exact duplicate texts have their twin as the first related item.
+Indexes the 2,225 BBC articles (five sections) plus near-duplicates made from 150 of them (an
+updated version with a paragraph dropped and a sentence added, and a syndicated copy with a new
+headline and a word in twenty changed), then for every original article compares
+  - plain dense ranking (the nearest vectors), and
+  - seealso's related list (hybrid relevance, minimum score, duplicates collapsed, freshness, diversity)
+on how many of the top k share the article's section, and on duplicates: an article's own copies
+(the 98 exact duplicate texts of the data set, and the made ones) must not be listed as related,
+and two copies of one story must not take two places in a list.
 
-    python scripts/eval_sections.py --max-chunks 1
+    python scripts/eval_sections.py
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -20,12 +26,34 @@ from pathlib import Path
 from _common import shared_file
 
 from embeddings import load_embedder
-from embeddings.document import DocumentRecipe
 from indexer.reader import read_articles
 from indexer.runner import index_articles
 from indexer.store import Store
 from ranking import Ranker
-from seealso.config import DEFAULT_MODEL
+from seealso.config import DEFAULT_MODEL, Settings
+
+
+def near_duplicates(articles: list[dict[str, str]], count: int, seed: int = 7) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    made = []
+    for base in rng.sample(articles, count):
+        paragraphs = [p for p in base["body"].split("\n") if p.strip()]
+        update = [*paragraphs, "The company declined to comment further on Tuesday."]
+        if len(paragraphs) > 3:
+            update.pop(len(paragraphs) // 2)
+        words = base["body"].split()
+        for i in range(0, len(words), 20):
+            words[i] = rng.choice(["also", "now", "reportedly", "still"])
+        made.append({**base, "id": base["id"] + "-update", "body": "\n".join(update)})
+        made.append(
+            {
+                **base,
+                "id": base["id"] + "-syndicated",
+                "title": "Report: " + base["title"],
+                "body": " ".join(words),
+            }
+        )
+    return made
 
 
 def main() -> None:
@@ -34,39 +62,60 @@ def main() -> None:
     )
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--max-chunks", type=int, default=DocumentRecipe().max_chunks)
-    parser.add_argument("--lead-weight", type=float, default=DocumentRecipe().lead_weight)
-    parser.add_argument("--token-budget", type=float, default=DocumentRecipe().token_budget)
+    parser.add_argument("--made", type=int, default=150, help="articles to make near-duplicates of")
     args = parser.parse_args()
 
-    source = shared_file("bbc-news.jsonl")
-    recipe = DocumentRecipe(args.max_chunks, args.lead_weight, args.token_budget)
-    articles = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
-    by_body = collections.defaultdict(list)
-    for article in articles:
-        by_body[article["body"].strip()].append(article["id"])
-    twins = {i: set(ids) - {i} for ids in by_body.values() if len(ids) > 1 for i in ids}
+    originals = [
+        json.loads(line) for line in shared_file("bbc-news.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    made = near_duplicates(originals, args.made)
+    story = {a["id"]: a["body"].strip() for a in originals}
+    for copy in made:
+        story[copy["id"]] = story[copy["id"].rsplit("-", 1)[0]]
+    copies = collections.defaultdict(set)
+    for article_id, body in story.items():
+        copies[body].add(article_id)
+    section = {a["id"]: a["section"] for a in originals + made}
 
     with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "articles.jsonl"
+        path.write_text("".join(json.dumps(a) + "\n" for a in originals + made), encoding="utf-8")
         store = Store.open(Path(tmp) / "data", create=True)
         started = time.perf_counter()
-        index_articles(
-            store, load_embedder(args.model, device="cpu"), read_articles(str(source)), recipe=recipe
-        )
+        index_articles(store, load_embedder(args.model, device="cpu"), read_articles(str(path)))
         seconds = time.perf_counter() - started
-        ranker = Ranker(store)
-        section = {a["id"]: a["section"] for a in articles}
-        hits = total = twin_first = 0
-        for article in articles:
-            items = ranker.related(article["id"], k=args.k).items
-            hits += sum(section[i.article.id] == article["section"] for i in items)
-            total += len(items)
-            if article["id"] in twins and items and items[0].article.id in twins[article["id"]]:
-                twin_first += 1
+        ranker = Ranker(store, rules=Settings().list_rules())
+        results = {"dense": collections.Counter(), "seealso": collections.Counter()}
+        for article in originals:
+            own = copies[story[article["id"]]] - {article["id"]}
+            entry = store.catalog.get(article["id"])
+            assert entry is not None
+            _, vids = store.search(store.vector(entry.vid), args.k + 1)  # type: ignore[arg-type]
+            by_vid = store.catalog.get_by_vids([int(v) for v in vids if int(v) != entry.vid])
+            lists = {
+                "dense": [by_vid[int(v)].article.id for v in vids if int(v) != entry.vid][: args.k],
+                "seealso": [i.article.id for i in ranker.related(article["id"], k=args.k).items],
+            }
+            for name, ids in lists.items():
+                tally = results[name]
+                tally["items"] += len(ids)
+                tally["same_section"] += sum(section[i] == article["section"] for i in ids)
+                tally["lists"] += 1
+                if own:
+                    tally["with_copies"] += 1
+                    tally["copy_listed"] += any(i in own for i in ids)
+                stories = [story[i] for i in ids]
+                tally["story_twice"] += len(stories) != len(set(stories))
         store.close()
-    print(f"model {args.model}, recipe {recipe.identity}, indexed in {seconds:.0f}s")
-    print(f"same-section precision@{args.k}: {hits / total:.4f} over {len(articles)} articles")
-    print(f"exact duplicates with their twin first: {twin_first}/{len(twins)}")
+
+    print(f"{len(originals)} BBC articles + {len(made)} near-duplicates, indexed in {seconds:.0f}s")
+    header = ("ranking", f"P@{args.k}", "items/list", "own copy listed", "a story twice")
+    print("{:<9} {:>7} {:>10} {:>16} {:>14}".format(*header))
+    for name, t in results.items():
+        precision = t["same_section"] / max(1, t["items"])
+        listed = f"{t['copy_listed']}/{t['with_copies']}"
+        per_list = t["items"] / t["lists"]
+        print(f"{name:<9} {precision:>7.4f} {per_list:>10.2f} {listed:>16} {t['story_twice']:>14}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 import tempfile
 import time
@@ -32,6 +33,13 @@ from ranking import Ranker
 from seealso.config import DEFAULT_MODEL
 
 
+def article(article_id: str, text: str, language: str) -> dict[str, str]:
+    """An article from a dev.csv text, which is the title followed by the body: the title is taken
+    as the first sentence (at most 25 words), the body is the whole text."""
+    first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    return {"id": article_id, "title": " ".join(first.split()[:25]), "body": text, "language": language}
+
+
 def load_pairs(path: Path) -> tuple[list[dict[str, str]], dict[str, dict[str, str]]]:
     csv.field_size_limit(sys.maxsize)
     with open(path, encoding="utf-8", newline="") as stream:
@@ -39,8 +47,8 @@ def load_pairs(path: Path) -> tuple[list[dict[str, str]], dict[str, dict[str, st
     articles: dict[str, dict[str, str]] = {}
     for pair in pairs:
         first, second = pair["pair_id"].split("_")
-        articles.setdefault(first, {"id": first, "body": pair["text1"], "language": pair["lang1"]})
-        articles.setdefault(second, {"id": second, "body": pair["text2"], "language": pair["lang2"]})
+        articles.setdefault(first, article(first, pair["text1"], pair["lang1"]))
+        articles.setdefault(second, article(second, pair["text2"], pair["lang2"]))
     return pairs, articles
 
 
@@ -71,32 +79,44 @@ def main() -> None:
     parser.add_argument("--max-chunks", type=int, default=DocumentRecipe().max_chunks)
     parser.add_argument("--lead-weight", type=float, default=DocumentRecipe().lead_weight)
     parser.add_argument("--token-budget", type=float, default=DocumentRecipe().token_budget)
+    parser.add_argument("--title-weight", type=float, default=DocumentRecipe().title_weight)
+    parser.add_argument("--components", action="store_true", help="also score each component alone")
+    parser.add_argument("--model-languages", default=None, help="languages the model reads, or * (all)")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the index here (default: temp)")
     args = parser.parse_args()
 
     pairs, articles = load_pairs(args.data or shared_file("semeval2022-task8/dev.csv"))
-    recipe = DocumentRecipe(args.max_chunks, args.lead_weight, args.token_budget)
+    recipe = DocumentRecipe(args.max_chunks, args.lead_weight, args.token_budget, args.title_weight)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(args.data_dir or Path(tmp) / "data", create=True)
-        embedder = load_embedder(args.model, device="cpu")
+        embedder = load_embedder(args.model, device="cpu", languages=args.model_languages)
         started = time.perf_counter()
         items = (validate_record(n, a) for n, a in enumerate(articles.values(), start=1))
         report = index_articles(store, embedder, items, recipe=recipe)
         seconds = time.perf_counter() - started
         for rejected in report.rejected:
             print(f"rejected {rejected}", file=sys.stderr)
+        ranker = Ranker(store)
+        languages = store.model_languages
         links = [tuple(p["pair_id"].split("_")) for p in pairs]
-        checks = Ranker(store).check_links(links, weak=0.0, strong=1.0)  # type: ignore[arg-type]
-        scores = {f"{c.source}_{c.target}": c.score for c in checks if c.score is not None}
+        checks = ranker.check_links(links, weak=0.0, strong=1.0)  # type: ignore[arg-type]
+        hybrid = {f"{c.source}_{c.target}": c.score for c in checks if c.score is not None}
+        scores = {"hybrid (seealso)": hybrid}
+        if args.components:
+            parts = {pid: ranker.relevance(*pid.split("_")) for pid in hybrid}
+            scores["dense"] = {pid: r.dense for pid, r in parts.items()}
+            scores["lexical (sqrt)"] = {pid: r.lexical**0.5 for pid, r in parts.items()}
+            scores["names (sqrt)"] = {pid: r.names**0.5 for pid, r in parts.items()}
         store.close()
 
-    print(f"model {embedder.name}, recipe {recipe.identity}")
+    print(f"model {embedder.name} (reads: {', '.join(sorted(languages)) if languages else 'all languages'})")
     print(
-        f"{len(articles)} articles indexed in {seconds:.0f}s ({report.summary()}); {len(scores)} pairs scored"
+        f"recipe {recipe.identity}; {len(articles)} articles indexed in {seconds:.0f}s ({report.summary()})"
     )
-    print(f"{'pairs':<12} {'n':>5} {'pearson':>8} {'spearman':>8}")
-    for name, n, pearson, spearman in correlations(pairs, scores):
-        print(f"{name:<12} {n:>5} {pearson:>8.3f} {spearman:>8.3f}")
+    print(f"{'score':<18} {'pairs':<12} {'n':>5} {'pearson':>8} {'spearman':>8}")
+    for method, values in scores.items():
+        for name, n, pearson, spearman in correlations(pairs, values):
+            print(f"{method:<18} {name:<12} {n:>5} {pearson:>8.3f} {spearman:>8.3f}")
 
 
 if __name__ == "__main__":

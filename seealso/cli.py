@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -51,6 +52,14 @@ Model = Annotated[
 ]
 K = Annotated[int, typer.Option("--k", "-k", min=1, max=1000, help="How many articles to return.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+HalfLife = Annotated[
+    float | None,
+    typer.Option(
+        "--half-life",
+        min=0,
+        help="Freshness half-life in days, 0 for none [env SEEALSO_FRESHNESS_HALF_LIFE_DAYS].",
+    ),
+]
 
 
 def settings(data_dir: Path | None = None, model: str | None = None, **more: Any) -> Settings:
@@ -104,7 +113,9 @@ def index(
         items = read_articles(path)
         first = next(items, None)  # opens the file: a missing one fails before the model loads
         store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
-        embedder = load_embedder(config.model, device=config.device, batch_size=config.batch_size)
+        embedder = load_embedder(
+            config.model, device=config.device, batch_size=config.batch_size, languages=config.model_languages
+        )
         store.check_model(embedder.name)
         show = not quiet and sys.stderr.isatty()
         with tqdm(
@@ -159,6 +170,7 @@ def related(
     article_id: Annotated[str, typer.Argument(metavar="ID", help="The article's id.")],
     k: K = 10,
     as_json: AsJson = False,
+    half_life: HalfLife = None,
     data_dir: DataDir = None,
 ) -> None:
     """List the articles most related to an article, best first.
@@ -168,8 +180,9 @@ def related(
     from indexer.store import Store
     from ranking import Ranker
 
-    store = Store.open(settings(data_dir).data_dir)
-    _print_list(Ranker(store).related(article_id, k).to_dict(), as_json)
+    config = settings(data_dir)
+    store = Store.open(config.data_dir)
+    _print_list(Ranker(store, rules=_rules(config, half_life)).related(article_id, k).to_dict(), as_json)
 
 
 @app.command()
@@ -177,6 +190,7 @@ def search(
     text: Annotated[str, typer.Argument(help="Free text to search for.")],
     k: K = 10,
     as_json: AsJson = False,
+    half_life: HalfLife = None,
     data_dir: DataDir = None,
     model: Model = None,
 ) -> None:
@@ -191,7 +205,11 @@ def search(
     config = settings(data_dir, model)
     store = Store.open(config.data_dir)
     store.check_model(model_identity(config.model))
-    ranker = Ranker(store, lambda: load_embedder(config.model, device=config.device))
+    ranker = Ranker(
+        store,
+        lambda: load_embedder(config.model, device=config.device, languages=config.model_languages),
+        rules=_rules(config, half_life),
+    )
     _print_list(ranker.search(text, k).to_dict(), as_json)
 
 
@@ -228,7 +246,7 @@ def check_links(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(LINK_CHECK_COLUMNS)
         counts: dict[str, int] = {}
-        for check in Ranker(store).check_links(
+        for check in Ranker(store, rules=config.list_rules()).check_links(
             pairs, weak=config.weak_link_score, strong=config.strong_link_score
         ):
             writer.writerow(check.row())
@@ -312,6 +330,11 @@ def serve(
         port=config.port,
         log_level="warning",
     )
+
+
+def _rules(config: Settings, half_life: float | None) -> Any:
+    rules = config.list_rules()
+    return rules if half_life is None else dataclasses.replace(rules, half_life_days=half_life)
 
 
 def _print_list(result: dict[str, Any], as_json: bool) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from ranking.shaping import ListRules
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -20,6 +23,10 @@ class Settings(BaseSettings):
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or folder.")
     device: str = Field(
         "auto", description="Torch device for embedding: auto (cuda when present), cpu, cuda."
+    )
+    model_languages: str | None = Field(
+        None,
+        description="Languages the model reads, comma-separated, or * for all; default: its model card.",
     )
     index_type: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index: exact up to 20,000 articles then HNSW (auto), or forced."
@@ -39,7 +46,28 @@ class Settings(BaseSettings):
     keyword_refresh_seconds: float = Field(
         30.0, ge=0, description="Keyword statistics are rebuilt at most this often after changes."
     )
-    weak_link_score: float = Field(0.35, description="check-links flags a link scoring below this as weak.")
-    strong_link_score: float = Field(
-        0.55, description="check-links calls a link scoring at least this strong."
+    min_score: float = Field(0.3, ge=0, le=1, description="Lists leave out items below this relevance.")
+    duplicate_similarity: float = Field(
+        0.9, gt=0, le=1, description="Articles this similar are one story: one item in a list."
     )
+    freshness_half_life_days: float = Field(
+        365.0, ge=0, description="Freshness halves every so many days (0: no freshness)."
+    )
+    freshness_weight: float = Field(0.3, ge=0, le=1, description="The most freshness takes off a score.")
+    diversity: float = Field(0.1, ge=0, lt=1, description="Weight of variety against relevance in lists.")
+    weak_link_score: float = Field(0.3, description="check-links flags a link scoring below this as weak.")
+    strong_link_score: float = Field(
+        0.5, description="check-links calls a link scoring at least this strong."
+    )
+
+    def list_rules(self) -> ListRules:
+        """The list-shaping rules these settings describe."""
+        from ranking.shaping import ListRules
+
+        return ListRules(
+            min_score=self.min_score,
+            duplicate_similarity=self.duplicate_similarity,
+            half_life_days=self.freshness_half_life_days,
+            freshness_weight=self.freshness_weight,
+            diversity=self.diversity,
+        )

@@ -40,8 +40,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = Store.open(settings.data_dir, create=True, index_kind=settings.index_type)
         store.check_model(model_identity(settings.model))
         store.index()
-        embedder = load_embedder(settings.model, device=settings.device, batch_size=settings.batch_size)
-        ranker = Ranker(store, embedder)
+        embedder = load_embedder(
+            settings.model,
+            device=settings.device,
+            batch_size=settings.batch_size,
+            languages=settings.model_languages,
+        )
+        ranker = Ranker(store, embedder, rules=settings.list_rules())
         app.state.store = store
         app.state.ranker = ranker
         app.state.keywords = Keywords(

@@ -26,6 +26,11 @@ RECORDS = [
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SEEALSO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SEEALSO_MODEL", "test/hashing")
+    for name in ("SEEALSO_MIN_SCORE", "SEEALSO_DIVERSITY", "SEEALSO_FRESHNESS_HALF_LIFE_DAYS"):
+        monkeypatch.setenv(name, "0")
+    monkeypatch.setenv(
+        "SEEALSO_DUPLICATE_SIMILARITY", "1"
+    )  # plain ranking by relevance: the list rules have their own tests
     runner = CliRunner()
 
     def invoke(*args: str, stdin: str | None = None):

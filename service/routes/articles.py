@@ -71,7 +71,7 @@ def put_article(
         raise InvalidArticle([f"id: {body['id']!r} in the body differs from {article_id!r} in the URL"])
     article = parse_article({**body, "id": article_id})
     embedder = ranker.embedder
-    store.bind_model(embedder.name, embedder.dimension, DEFAULT_RECIPE.identity)
+    store.bind_model(embedder.name, embedder.dimension, DEFAULT_RECIPE.identity, embedder.languages)
     report = upsert_articles(store, embedder, [article])
     store.refresh()
     status = "added" if report.added else "updated" if report.updated else "unchanged"

@@ -37,7 +37,12 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "d", create=True)
     first.close()
     again = Store.open(tmp_path / "d")
-    assert again.catalog.migrations() == ["m001_create_tables", "m002_keywords", "m003_filter_indexes"]
+    assert again.catalog.migrations() == [
+        "m001_create_tables",
+        "m002_keywords",
+        "m003_filter_indexes",
+        "m004_terms",
+    ]
     again.close()
 
 
@@ -57,7 +62,12 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         )
     monkeypatch.undo()
     upgraded = Store.open(tmp_path / "d")
-    assert upgraded.catalog.migrations() == ["m001_create_tables", "m002_keywords", "m003_filter_indexes"]
+    assert upgraded.catalog.migrations() == [
+        "m001_create_tables",
+        "m002_keywords",
+        "m003_filter_indexes",
+        "m004_terms",
+    ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     upgraded.close()
 

@@ -47,7 +47,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(data_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=data_dir, model="test/hashing"))) as client:
+    settings = Settings(
+        data_dir=data_dir, model="test/hashing", min_score=0, diversity=0, freshness_half_life_days=0
+    )
+    with TestClient(create_app(settings)) as client:
         yield client
 
 
@@ -99,6 +102,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Plain ranking by relevance (the list rules have their own tests).
+NEUTRAL_RULES = {
+    "SEEALSO_MIN_SCORE": "0",
+    "SEEALSO_DIVERSITY": "0",
+    "SEEALSO_FRESHNESS_HALF_LIFE_DAYS": "0",
+    "SEEALSO_DUPLICATE_SIMILARITY": "1",
+}
 SEEALSO = [sys.executable, "-c", "from seealso.cli import main; main()"]
 
 
@@ -111,6 +121,7 @@ def server(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[str]:
         "SEEALSO_PORT": str(port),
         "SEEALSO_DATA_DIR": str(data_dir),
         "SEEALSO_MODEL": "test/hashing",
+        **NEUTRAL_RULES,
     }
     workers = ["--workers", str(request.param)]
     process = subprocess.Popen([*SEEALSO, "serve", *workers], env=env, stderr=subprocess.PIPE, text=True)
