@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 
 from indexer.store import Store
 from ranking import Filters, Keywords, Ranker
+from ranking.shaping import ListRules
 from seealso.config import Settings
 
 
@@ -48,6 +50,17 @@ async def get_filters(
     return Filters.parse(section=section, language=language, since=since, until=until, exclude=ids)
 
 
+async def get_rules(
+    settings: Annotated[Settings, Depends(get_settings)],
+    half_life: Annotated[
+        float | None,
+        Query(ge=0, le=36500, description="Freshness half-life in days, 0 for none (default: settings)."),
+    ] = None,
+) -> ListRules:
+    rules = settings.list_rules()
+    return rules if half_life is None else dataclasses.replace(rules, half_life_days=half_life)
+
+
 async def require_writer(
     settings: Annotated[Settings, Depends(get_settings)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -68,5 +81,6 @@ StoreDep = Annotated[Store, Depends(get_store)]
 RankerDep = Annotated[Ranker, Depends(get_ranker)]
 KeywordsDep = Annotated[Keywords, Depends(get_keywords)]
 FiltersDep = Annotated[Filters, Depends(get_filters)]
+RulesDep = Annotated[ListRules, Depends(get_rules)]
 Writer = Depends(require_writer)
 K = Annotated[int, Query(ge=1, le=100, description="How many items, 1 to 100.")]

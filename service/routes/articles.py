@@ -13,7 +13,7 @@ from indexer.runner import upsert_articles
 from ranking.related import article_dict
 from seealso.errors import ArticleNotFound, InvalidArticle
 from service.caching import cached_json
-from service.deps import FiltersDep, K, RankerDep, SettingsDep, StoreDep, Writer
+from service.deps import FiltersDep, K, RankerDep, RulesDep, SettingsDep, StoreDep, Writer
 from service.middleware import decoded
 from service.schemas import ArticleDetail, Error, RelatedOut, Upserted
 
@@ -44,11 +44,14 @@ async def related(
     request: Request,
     ranker: RankerDep,
     filters: FiltersDep,
+    rules: RulesDep,
     settings: SettingsDep,
     k: K = 10,
 ) -> Response:
-    """The `k` articles most related to this one, best first; filters apply before the cut."""
-    result = ranker.related(decoded(article_id), k, filters)
+    """The `k` articles most related to this one; filters apply before the cut. Each item says why
+    it is there (`reasons`: score components, shared keywords and names, freshness, duplicates
+    collapsed into it, which rule moved it); the list is shorter rather than padded."""
+    result = ranker.related(decoded(article_id), k, filters, rules)
     return cached_json(request, result.to_dict(), settings.cache_max_age)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from service.deps import FiltersDep, K, RankerDep, SettingsDep
+from service.deps import FiltersDep, K, RankerDep, RulesDep, SettingsDep
 from service.schemas import Error, SearchOut, SimilarityIn, SimilarityOut
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -17,10 +17,12 @@ def search(
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The text to search for.")],
     ranker: RankerDep,
     filters: FiltersDep,
+    rules: RulesDep,
     k: K = 10,
 ) -> dict[str, Any]:
-    """Articles nearest to a free text, best first."""
-    return ranker.search(q, k, filters).to_dict()
+    """Articles most relevant to a free text, with the same list rules as related lists (but no
+    minimum score: a search returns its best matches)."""
+    return ranker.search(q, k, filters, rules).to_dict()
 
 
 @router.post("/similarity", response_model=SimilarityOut, responses={422: {"model": Error}})

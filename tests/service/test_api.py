@@ -402,3 +402,12 @@ def test_a_batch_run_and_http_writes_do_not_lose_each_other(
     assert client.get(path_of("olympics")).status_code == 404
     assert client.get(path_of("live")).status_code == 200
     assert "live" in ids(client.get(path_of("mali-1") + "/related?k=5"))
+
+
+def test_half_life_is_a_request_parameter(client: TestClient) -> None:
+    assert client.get(path_of("mali-1") + "/related?half_life=30").status_code == 200
+    assert client.get("/v1/search?q=Mali&half_life=0").status_code == 200
+    bad = client.get(path_of("mali-1") + "/related?half_life=-1")
+    assert (bad.status_code, bad.json()["error"]) == (422, "invalid_request")
+    items = client.get(path_of("mali-1") + "/related?half_life=30&k=3").json()["items"]
+    assert all(0.7 <= i["reasons"]["freshness"] <= 1 for i in items)
