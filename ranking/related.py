@@ -22,7 +22,7 @@ from indexer.article import Article
 from indexer.catalog import Entry
 from indexer.store import Store
 from ranking.filters import Filters
-from ranking.scoring import Profile, Relevance, Scorer
+from ranking.scoring import Profile, Relevance, Scorer, empty_profile
 from ranking.shaping import Candidate, ListRules, shape
 from seealso.errors import ArticleNotFound, SeealsoError
 
@@ -227,7 +227,7 @@ class Ranker:
 
     def _profile(self, entry: Entry) -> Profile:
         found = self.scorer.profiles([entry.vid], {entry.vid: entry.article.language})
-        return found.get(entry.vid) or Profile(entry.article.language, {}, {})
+        return found.get(entry.vid) or empty_profile(entry.article.language)
 
     def _ranking(self, source: Entry) -> list[int]:
         """The source's nearest RANK_DEPTH articles by relevance, best first."""
@@ -263,7 +263,7 @@ class Ranker:
             reasons: dict[str, Any] = {**c.relevance.components(), "freshness": round(c.freshness, 4)}
             if article is not None:
                 reasons["shared_keywords"] = shared_keywords(article, entry.article)
-            reasons["shared_names"] = c.relevance.shared_names
+            reasons["shared_names"] = self.scorer.shared_names(source, c.profile) if c.profile else []
             if c.collapsed:
                 reasons["duplicates"] = [collapsed_ids[v][0] for v in c.collapsed if v in collapsed_ids]
             if c.moved:
@@ -277,15 +277,13 @@ class Ranker:
         profiles = self.scorer.profiles(vids, {v: f[2] for v, f in facets.items()})
         held, vectors = self.store.vectors(np.asarray(vids, dtype=np.int64))
         vector_of = dict(zip(held.tolist(), vectors, strict=True))
-        out = []
-        for dense, vid in pool:
-            if vid not in facets or vid not in vector_of:
-                continue  # deleted between the search and now
-            profile = profiles.get(vid) or Profile(facets[vid][2], {}, {})
-            out.append(
-                Candidate(vid, self.scorer.relevance(dense, source, profile), vector_of[vid], facets[vid][3])
-            )
-        return out
+        live = [(d, v) for d, v in pool if v in facets and v in vector_of]  # others were deleted meanwhile
+        found = [profiles.get(v) or empty_profile(facets[v][2]) for _, v in live]
+        scored = self.scorer.relevance_many(np.asarray([d for d, _ in live]), source, found)
+        return [
+            Candidate(v, relevance, vector_of[v], facets[v][3], profile=profile)
+            for (_, v), relevance, profile in zip(live, scored, found, strict=True)
+        ]
 
     def _candidates(
         self, vector: np.ndarray, depth: int, skip: set[int], filters: Filters

@@ -21,6 +21,7 @@ Measured on SemEval-2022 Task 8 dev.csv with scripts/eval_similarity.py (see the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -53,11 +54,22 @@ UNCOVERED = Weights(dense=0.3, lexical=0.4, names=0.3)
 
 @dataclass(frozen=True)
 class Profile:
-    """An article's lexical side: L2-normalized TF-IDF weights of its terms and of its names."""
+    """An article's lexical side: L2-normalized TF-IDF weights of its terms and of its names, as
+    sorted word ids (of the Scorer's vocabularies) and their weights."""
 
     language: str
-    terms: dict[str, float]
-    names: dict[str, float]
+    term_ids: np.ndarray
+    term_weights: np.ndarray
+    name_ids: np.ndarray
+    name_weights: np.ndarray
+
+
+EMPTY_IDS = np.zeros(0, dtype=np.int64)
+EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
+
+
+def empty_profile(language: str) -> Profile:
+    return Profile(language, EMPTY_IDS, EMPTY_WEIGHTS, EMPTY_IDS, EMPTY_WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,8 @@ class Scorer:
         self._profiles: dict[int, Profile] = {}
         self._profiles_seq = -1
         self._baselines: dict[tuple[str, str], float] = {}
+        self._terms = _Vocabulary()
+        self._names = _Vocabulary()
 
     def weights(self, language_a: str, language_b: str) -> Weights:
         if self.model_languages is None or {language_a, language_b} <= self.model_languages:
@@ -137,19 +151,26 @@ class Scorer:
     def profile(self, terms: Mapping[str, int], names: Mapping[str, int], language: str) -> Profile:
         """TF-IDF weights of an article's terms (IDF among the articles in its language) and names
         (IDF among all articles)."""
-        return Profile(
-            language,
-            self._tfidf(terms, self._df.get(f"term:{language}", {}), self._docs.get(language, 0)),
-            self._tfidf(names, self._df["name"], self._docs.get("*", 0)),
+        term_ids, term_weights = self._tfidf(
+            self._terms, terms, self._df.get(f"term:{language}", {}), self._docs.get(language, 0)
         )
+        name_ids, name_weights = self._tfidf(self._names, names, self._df["name"], self._docs.get("*", 0))
+        return Profile(language, term_ids, term_weights, name_ids, name_weights)
 
     @staticmethod
-    def _tfidf(counts: Mapping[str, int], df: Mapping[str, int], docs: int) -> dict[str, float]:
-        weights = {
-            t: (1 + math.log(n)) * (math.log((docs + 1) / (df.get(t, 0) + 1)) + 1) for t, n in counts.items()
-        }
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        return {t: w / norm for t, w in weights.items()}
+    def _tfidf(
+        vocabulary: _Vocabulary, counts: Mapping[str, int], df: Mapping[str, int], docs: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if not counts:
+            return EMPTY_IDS, EMPTY_WEIGHTS
+        words = list(counts)
+        tf = np.fromiter((counts[w] for w in words), dtype=np.float64, count=len(words))
+        seen = np.fromiter((df.get(w, 0) for w in words), dtype=np.float64, count=len(words))
+        weights = (1 + np.log(tf)) * (np.log((docs + 1) / (seen + 1)) + 1)
+        weights /= np.linalg.norm(weights) or 1.0
+        ids = vocabulary.ids(words)
+        order = np.argsort(ids)
+        return ids[order], weights[order].astype(np.float32)
 
     # -- scores -------------------------------------------------------------------------------------
 
@@ -157,8 +178,7 @@ class Scorer:
         """Median cosine of random pairs of articles in these two languages (of all articles when
         either language has fewer than MIN_BASELINE_ARTICLES)."""
         key = (min(language_a, language_b), max(language_a, language_b))
-        self._refresh()
-        value = self._baselines.get(key)
+        value = self._baselines.get(key)  # cleared when the statistics are reloaded (see profiles)
         if value is None:
             value = self._baselines[key] = self._estimate_baseline(*key)
         return value
@@ -185,20 +205,71 @@ class Scorer:
 
     def relevance(self, dense: float, a: Profile, b: Profile) -> Relevance:
         """Fuse the dense cosine of two articles with the overlap of their profiles."""
-        lexical = _cosine(a.terms, b.terms) if a.language == b.language else 0.0
-        names = _cosine(a.names, b.names)
-        w = self.weights(a.language, b.language)
-        base = self.baseline(a.language, b.language)
-        dense = max(0.0, min(1.0, (dense - base) / (1.0 - base))) if base < 0.999 else 0.0
-        score = w.dense * dense + w.lexical * math.sqrt(lexical) + w.names * math.sqrt(names)
-        shared = sorted(set(a.names) & set(b.names), key=lambda n: -(a.names[n] * b.names[n]))[:8]
-        return Relevance(min(1.0, score), dense, lexical, names, shared)
+        found = self.relevance_many(np.asarray([dense]), a, [b])[0]
+        return dataclasses.replace(found, shared_names=self.shared_names(a, b))
+
+    def relevance_many(self, dense: np.ndarray, source: Profile, profiles: list[Profile]) -> list[Relevance]:
+        """`relevance` of `source` with each of `profiles` (their dense cosines in `dense`), in one
+        pass; shared names are left empty (see `shared_names`)."""
+        same = [p if p.language == source.language else None for p in profiles]
+        lexical = _cosines(
+            source.term_ids, source.term_weights, [(p.term_ids, p.term_weights) if p else None for p in same]
+        )
+        names = _cosines(
+            source.name_ids, source.name_weights, [(p.name_ids, p.name_weights) for p in profiles]
+        )
+        out = []
+        for d, lex, nam, p in zip(dense.tolist(), lexical.tolist(), names.tolist(), profiles, strict=True):
+            w = self.weights(source.language, p.language)
+            base = self.baseline(source.language, p.language)
+            d = max(0.0, min(1.0, (d - base) / (1.0 - base))) if base < 0.999 else 0.0
+            lex, nam = max(0.0, lex), max(0.0, nam)
+            score = w.dense * d + w.lexical * math.sqrt(lex) + w.names * math.sqrt(nam)
+            out.append(Relevance(min(1.0, score), d, lex, nam, []))
+        return out
+
+    def shared_names(self, a: Profile, b: Profile, limit: int = 8) -> list[str]:
+        """The names both articles carry, the most telling first."""
+        common, in_a, in_b = np.intersect1d(a.name_ids, b.name_ids, assume_unique=True, return_indices=True)
+        order = np.argsort(-(a.name_weights[in_a] * b.name_weights[in_b]))[:limit]
+        return self._names.words(common[order])
 
 
-def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return float(sum(w * b.get(t, 0.0) for t, w in a.items()))
+class _Vocabulary:
+    """Word ↔ integer id, growing as words are seen."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._words: list[str] = []
+
+    def ids(self, words: list[str]) -> np.ndarray:
+        out = np.empty(len(words), dtype=np.int64)
+        for i, word in enumerate(words):
+            found = self._ids.get(word)
+            if found is None:
+                found = self._ids[word] = len(self._words)
+                self._words.append(word)
+            out[i] = found
+        return out
+
+    def words(self, ids: np.ndarray) -> list[str]:
+        return [self._words[i] for i in ids.tolist()]
+
+
+def _cosines(
+    ids: np.ndarray, weights: np.ndarray, others: list[tuple[np.ndarray, np.ndarray] | None]
+) -> np.ndarray:
+    """Dot products of one sparse vector with many (None counts as empty)."""
+    out = np.zeros(len(others), dtype=np.float64)
+    rows = [(i, o) for i, o in enumerate(others) if o is not None and len(o[0])]
+    if not len(ids) or not rows:
+        return out
+    all_ids = np.concatenate([o[0] for _, o in rows])
+    all_weights = np.concatenate([o[1] for _, o in rows])
+    owner = np.repeat(np.asarray([i for i, _ in rows]), [len(o[0]) for _, o in rows])
+    lookup = np.zeros(int(max(all_ids.max(), ids.max())) + 1, dtype=np.float32)
+    lookup[ids] = weights
+    return np.bincount(owner, weights=lookup[all_ids] * all_weights, minlength=len(others))
 
 
 def dense_matrix(vectors: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ranking.scoring import Relevance
+from ranking.scoring import Profile, Relevance
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Candidate:
     freshness: float = 1.0
     collapsed: list[int] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
+    profile: Profile | None = None
 
     @property
     def score(self) -> float:
@@ -55,7 +56,7 @@ def freshness(published_at: str | None, now: datetime, rules: ListRules) -> floa
         return 1.0
     if published_at is None:
         return 1.0 - rules.freshness_weight / 2  # undated: neither fresh nor stale
-    published = datetime.strptime(published_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    published = datetime.fromisoformat(published_at)
     age_days = max(0.0, (now - published).total_seconds() / 86400)
     return 1.0 - rules.freshness_weight * (1.0 - math.pow(0.5, age_days / rules.half_life_days))
 
@@ -66,13 +67,16 @@ def shape(
     """The best `k` candidates under the rules, each annotated with what moved it."""
     now = now or datetime.now(UTC)
     ranked = sorted((c for c in candidates if c.score >= rules.min_score), key=lambda c: -c.score)
-    stories = _collapse(ranked, rules.duplicate_similarity)
-    by_relevance = {c.vid: i for i, c in enumerate(stories)}
-    for c in stories:
-        c.freshness = freshness(c.published_at, now, rules)
-    fresh = sorted(stories, key=lambda c: -c.score * c.freshness)
-    by_freshness = {c.vid: i for i, c in enumerate(fresh)}
-    chosen = _diversify(fresh, k, rules.diversity)
+    if not ranked:
+        return []
+    similarity = np.stack([c.vector for c in ranked]) @ np.stack([c.vector for c in ranked]).T
+    stories = _collapse(ranked, similarity, rules.duplicate_similarity)
+    by_relevance = {ranked[i].vid: place for place, i in enumerate(stories)}
+    for i in stories:
+        ranked[i].freshness = freshness(ranked[i].published_at, now, rules)
+    fresh = sorted(stories, key=lambda i: -ranked[i].score * ranked[i].freshness)
+    by_freshness = {ranked[i].vid: place for place, i in enumerate(fresh)}
+    chosen = [ranked[i] for i in _diversify(fresh, ranked, similarity, k, rules.diversity)]
     for place, c in enumerate(chosen):
         if by_freshness[c.vid] != by_relevance[c.vid]:
             c.moved.append("freshness")
@@ -81,37 +85,43 @@ def shape(
     return chosen
 
 
-def _collapse(ranked: list[Candidate], threshold: float) -> list[Candidate]:
+def _collapse(ranked: list[Candidate], similarity: np.ndarray, threshold: float) -> list[int]:
     """Merge each candidate into a more relevant one it nearly duplicates; a story is shown by its
-    most recent version, at the place of its best one."""
-    stories: list[Candidate] = []
-    for c in ranked:
-        home = next((s for s in stories if float(np.dot(s.vector, c.vector)) >= threshold), None)
+    most recent version, at the place of its best one. Returns the indexes shown, best first."""
+    stories: list[int] = []  # index of the version shown
+    members: list[list[int]] = []  # indexes of all its versions, best first
+    for i, c in enumerate(ranked):
+        home = next((n for n, story in enumerate(members) if similarity[story[0], i] >= threshold), None)
         if home is None:
-            stories.append(c)
+            stories.append(i)
+            members.append([i])
             continue
-        home.collapsed.append(c.vid)
-        if (c.published_at or "") > (home.published_at or ""):  # show the latest version in its place
-            place = stories.index(home)
-            c.collapsed = [home.vid, *[v for v in home.collapsed if v != c.vid]]
-            stories[place] = c
+        members[home].append(i)
+        shown = ranked[stories[home]]
+        if (c.published_at or "") > (shown.published_at or ""):  # show the latest version in its place
+            stories[home] = i
+    for story, versions in zip(stories, members, strict=True):
+        ranked[story].collapsed = [ranked[v].vid for v in versions if v != story]
     return stories
 
 
-def _diversify(ranked: list[Candidate], k: int, diversity: float) -> list[Candidate]:
+def _diversify(
+    order: list[int], ranked: list[Candidate], similarity: np.ndarray, k: int, diversity: float
+) -> list[int]:
     """Maximal marginal relevance: each next item maximizes
     (1 - diversity) · adjusted score - diversity · its highest similarity to the items chosen."""
-    if diversity <= 0 or len(ranked) <= 1:
-        return ranked[:k]
-    left = list(ranked)
-    chosen: list[Candidate] = []
-    while left and len(chosen) < k:
-
-        def gain(c: Candidate) -> float:
-            overlap = max((float(np.dot(c.vector, s.vector)) for s in chosen), default=0.0)
-            return (1 - diversity) * c.score * c.freshness - diversity * overlap
-
-        best = max(left, key=gain)
-        chosen.append(best)
-        left.remove(best)
+    if diversity <= 0 or len(order) <= 1:
+        return order[:k]
+    indexes = np.asarray(order)
+    value = np.asarray([(1 - diversity) * ranked[i].score * ranked[i].freshness for i in order])
+    overlap = np.zeros(len(order))
+    taken = np.zeros(len(order), dtype=bool)
+    chosen: list[int] = []
+    for _ in range(min(k, len(order))):
+        gain = value - diversity * overlap
+        gain[taken] = -np.inf
+        best = int(np.argmax(gain))
+        taken[best] = True
+        chosen.append(int(indexes[best]))
+        overlap = np.maximum(overlap, similarity[indexes, indexes[best]])
     return chosen
