@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.analysis import article_names, article_terms
+from indexer import lexicon
 from indexer.article import Article, keyword_key
 
 
@@ -37,21 +37,13 @@ def _m002_keywords(db: sqlite3.Connection) -> None:
 
 
 def _m004_terms(db: sqlite3.Connection) -> None:
-    """Analyzed terms and names of each article, and their document frequencies; back-filled."""
-    db.execute(
-        "CREATE TABLE article_terms ("
-        " vid INTEGER PRIMARY KEY REFERENCES articles (vid) ON DELETE CASCADE,"
-        " language TEXT NOT NULL, terms TEXT NOT NULL, names TEXT NOT NULL)"
-    )
-    db.execute(
-        "CREATE TABLE term_df (kind TEXT NOT NULL, term TEXT NOT NULL, df INTEGER NOT NULL,"
-        " PRIMARY KEY (kind, term)) WITHOUT ROWID"
-    )
-    deltas: Counter[tuple[str, str]] = Counter()
+    """Analyzed terms and names of each article and the words' document frequencies; back-filled."""
+    lexicon.create_tables(db)
+    writer, deltas = lexicon.Lexicon(), Counter[int]()
     for row in db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles").fetchall():
         entry = _entry(row)
-        _write_terms(db, entry.vid, entry.article, deltas)
-    _apply_df(db, deltas)
+        writer.write(db, entry.vid, entry.article, deltas)
+    lexicon.apply_df(db, deltas)
 
 
 # (name, SQL or a function of the connection): applied in order, each once, in one transaction,
@@ -144,6 +136,7 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
+        self._lexicon = lexicon.Lexicon()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
@@ -286,20 +279,25 @@ class Catalog:
             ).fetchall()
         return [row[0] for row in rows]
 
-    def lexical(self, vids: Sequence[int]) -> dict[int, tuple[dict[str, int], dict[str, int]]]:
-        """vid → (term counts, name counts) of the analyzed articles."""
-        rows = self._rows_in(
-            "SELECT vid, terms, names FROM article_terms WHERE vid IN ({marks})", _ints(vids)
-        )
-        return {vid: (json.loads(terms), json.loads(names)) for vid, terms, names in rows}
+    def lexical(self, vids: Sequence[int]) -> dict[int, lexicon.Lexical]:
+        """vid → the article's packed terms and names."""
+        sql = "SELECT vid, language, terms, names FROM article_terms WHERE vid IN ({marks})"
+        return lexicon.read(self._rows_in(sql, _ints(vids)))
 
-    def document_frequencies(self) -> dict[str, dict[str, int]]:
-        """kind ('term:<language>' or 'name') → {term: number of articles that have it}."""
-        out: dict[str, dict[str, int]] = {"name": {}}
+    def vocabulary(self) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """(word ids, their kinds, their document frequencies) of every word."""
         with self._lock:
-            for kind, term, df in self._db.execute("SELECT kind, term, df FROM term_df"):
-                out.setdefault(kind, {})[term] = df
-        return out
+            rows = self._db.execute("SELECT id, kind, df FROM vocabulary").fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, [r[1] for r in rows], np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+
+    def word_ids(self, kind: str, words: Sequence[str]) -> np.ndarray:
+        """Ids of known words of `kind` (-1 for the others)."""
+        with self._lock:
+            return self._lexicon.ids(self._db, kind, words, create=False)
+
+    def words(self, ids: Sequence[int]) -> dict[int, str]:
+        return dict(self._rows_in("SELECT id, word FROM vocabulary WHERE id IN ({marks})", _ints(ids)))
 
     def vids_by_language(self) -> dict[str, list[int]]:
         """language → vector ids of its articles."""
@@ -371,18 +369,18 @@ class Catalog:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]) + 1
-                deltas: Counter[tuple[str, str]] = Counter()  # document frequency changes
+                deltas: Counter[int] = Counter()  # document frequency changes, by word id
                 for write in writes:
                     self._upsert(write, seq, now, deltas)
                 for article_id in deletes:
                     row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (article_id,)).fetchone()
                     if row is None:
                         continue
-                    _drop_terms(self._db, row[0], deltas)
+                    self._lexicon.drop(self._db, row[0], deltas)
                     self._db.execute("DELETE FROM articles WHERE vid = ?", (row[0],))
                     self._log(row[0], seq, "delete")
                     deleted.append(article_id)
-                _apply_df(self._db, deltas)
+                lexicon.apply_df(self._db, deltas)
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('written_at', ?) "
@@ -392,10 +390,11 @@ class Catalog:
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._lexicon.forget()  # word ids created by this transaction are gone
                 raise
         return seq, deleted
 
-    def _upsert(self, write: Write, seq: int, now: str, deltas: Counter[tuple[str, str]]) -> None:
+    def _upsert(self, write: Write, seq: int, now: str, deltas: Counter[int]) -> None:
         a = write.article
         values = (
             a.title, a.summary, a.body, a.url, json.dumps(list(a.keywords), ensure_ascii=False), a.section,
@@ -428,7 +427,7 @@ class Catalog:
                 (vid, blob),
             )
         _write_keywords(self._db, vid, a.keywords)
-        _write_terms(self._db, vid, a, deltas)
+        self._lexicon.write(self._db, vid, a, deltas)
         # Metadata-only updates are logged too: readers refresh what they cached about the article.
         self._log(vid, seq, "upsert")
 
@@ -438,45 +437,6 @@ class Catalog:
             "ON CONFLICT (vid) DO UPDATE SET seq = excluded.seq, op = excluded.op",
             (vid, seq, op),
         )
-
-
-def _drop_terms(db: sqlite3.Connection, vid: int, deltas: Counter[tuple[str, str]]) -> None:
-    row = db.execute("SELECT language, terms, names FROM article_terms WHERE vid = ?", (vid,)).fetchone()
-    if row is not None:
-        language, terms, names = row
-        deltas.update({(f"term:{language}", t): -1 for t in json.loads(terms)})
-        deltas.update({("name", n): -1 for n in json.loads(names)})
-        db.execute("DELETE FROM article_terms WHERE vid = ?", (vid,))
-
-
-def _write_terms(
-    db: sqlite3.Connection, vid: int, article: Article, deltas: Counter[tuple[str, str]]
-) -> None:
-    """Store the article's analyzed terms and names, counting the document-frequency changes.
-
-    Term frequencies are kept per language ("term:fr"): a word common in French articles is a
-    stop word there whatever the other languages do. Names are counted across languages."""
-    _drop_terms(db, vid, deltas)
-    terms, names = article_terms(article), article_names(article)
-    deltas.update({(f"term:{article.language}", t): 1 for t in terms})
-    deltas.update({("name", n): 1 for n in names})
-    db.execute(
-        "INSERT INTO article_terms (vid, language, terms, names) VALUES (?, ?, ?, ?)",
-        (vid, article.language, json.dumps(terms, ensure_ascii=False), json.dumps(names, ensure_ascii=False)),
-    )
-
-
-def _apply_df(db: sqlite3.Connection, deltas: Counter[tuple[str, str]]) -> None:
-    changed = [(kind, term, delta) for (kind, term), delta in deltas.items() if delta]
-    db.executemany(
-        "INSERT INTO term_df (kind, term, df) VALUES (?, ?, ?) "
-        "ON CONFLICT (kind, term) DO UPDATE SET df = df + excluded.df",
-        changed,
-    )
-    db.executemany(
-        "DELETE FROM term_df WHERE kind = ? AND term = ? AND df <= 0",
-        [(k, t) for k, t, d in changed if d < 0],
-    )
 
 
 def _ints(values: Sequence[int]) -> list[int]:

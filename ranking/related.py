@@ -8,6 +8,9 @@ the cut), their relevance to the source, then the list rules (`ranking.shaping`)
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,6 +101,8 @@ class Ranker:
         embedder: a loaded embedder, or a callable that loads one on first use (only free-text
             search needs it; related lists and pair scores use the stored vectors).
         rules: how lists are shaped (minimum relevance, duplicates, freshness, diversity).
+        cache_size: related lists kept in memory; a list is reused only while the catalog has not
+            changed at all (any write starts afresh) and within the hour (freshness moves slowly).
     """
 
     def __init__(
@@ -105,10 +110,14 @@ class Ranker:
         store: Store,
         embedder: Embedder | Callable[[], Embedder] | None = None,
         rules: ListRules | None = None,
+        cache_size: int = 0,
     ) -> None:
         self.store = store
         self._embedder = embedder
         self.rules = rules or ListRules()
+        self.cache_size = cache_size
+        self._lists: OrderedDict[tuple[object, ...], RelatedList] = OrderedDict()
+        self._lists_lock = threading.Lock()
         self.scorer = Scorer(store, store.model_languages)
         self._allowed_cache: dict[tuple[object, ...], np.ndarray] = {}
 
@@ -143,6 +152,25 @@ class Ranker:
     ) -> RelatedList:
         """The `k` articles most related to `article_id`, the article itself and its own
         near-duplicates left out. Filters apply before the list is cut to `k`."""
+        rules = rules or self.rules
+        key = (article_id, k, filters, rules, now or int(time.time() // 3600), self.store.catalog.seq())
+        if self.cache_size:
+            with self._lists_lock:
+                cached = self._lists.get(key)
+                if cached is not None:
+                    self._lists.move_to_end(key)
+                    return cached
+        result = self._related(article_id, k, filters, rules, now)
+        if self.cache_size:
+            with self._lists_lock:
+                self._lists[key] = result
+                while len(self._lists) > self.cache_size:
+                    self._lists.popitem(last=False)
+        return result
+
+    def _related(
+        self, article_id: str, k: int, filters: Filters, rules: ListRules, now: datetime | None
+    ) -> RelatedList:
         entry = self.entry(article_id)
         vector = self._vector(entry)
         source = self._profile(entry)
@@ -226,7 +254,7 @@ class Ranker:
         return vector
 
     def _profile(self, entry: Entry) -> Profile:
-        found = self.scorer.profiles([entry.vid], {entry.vid: entry.article.language})
+        found = self.scorer.profiles([entry.vid])
         return found.get(entry.vid) or empty_profile(entry.article.language)
 
     def _ranking(self, source: Entry) -> list[int]:
@@ -254,16 +282,17 @@ class Ranker:
             ]
         chosen = shape(candidates, k, rules, now)
         entries = self.store.catalog.get_by_vids([c.vid for c in chosen])
+        names = self.scorer.shared_names(source, [c.profile or empty_profile("") for c in chosen])
         collapsed_ids = self.store.catalog.facets([v for c in chosen for v in c.collapsed])
         items = []
-        for c in chosen:
+        for c, shared_names in zip(chosen, names, strict=True):
             entry = entries.get(c.vid)
             if entry is None:  # deleted meanwhile
                 continue
             reasons: dict[str, Any] = {**c.relevance.components(), "freshness": round(c.freshness, 4)}
             if article is not None:
                 reasons["shared_keywords"] = shared_keywords(article, entry.article)
-            reasons["shared_names"] = self.scorer.shared_names(source, c.profile) if c.profile else []
+            reasons["shared_names"] = shared_names
             if c.collapsed:
                 reasons["duplicates"] = [collapsed_ids[v][0] for v in c.collapsed if v in collapsed_ids]
             if c.moved:
@@ -274,7 +303,7 @@ class Ranker:
     def _score(self, pool: list[tuple[float, int]], source: Profile) -> list[Candidate]:
         vids = [v for _, v in pool]
         facets = self.store.catalog.facets(vids)
-        profiles = self.scorer.profiles(vids, {v: f[2] for v, f in facets.items()})
+        profiles = self.scorer.profiles(vids)
         held, vectors = self.store.vectors(np.asarray(vids, dtype=np.int64))
         vector_of = dict(zip(held.tolist(), vectors, strict=True))
         live = [(d, v) for d, v in pool if v in facets and v in vector_of]  # others were deleted meanwhile

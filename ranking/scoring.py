@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.lexicon import NAME, term_kind
 from indexer.store import Store
 
 
@@ -102,15 +103,13 @@ class Scorer:
         self.model_languages = model_languages
         self.refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
-        self._df: dict[str, dict[str, int]] = {"name": {}}
-        self._docs: dict[str, int] = {}
+        self._idf = np.zeros(0, dtype=np.float32)  # by word id
+        self._unseen_idf = 1.0  # for words added since the statistics were loaded
         self._df_seq = -1
         self._df_time = 0.0
         self._profiles: dict[int, Profile] = {}
         self._profiles_seq = -1
         self._baselines: dict[tuple[str, str], float] = {}
-        self._terms = _Vocabulary()
-        self._names = _Vocabulary()
 
     def weights(self, language_a: str, language_b: str) -> Weights:
         if self.model_languages is None or {language_a, language_b} <= self.model_languages:
@@ -130,47 +129,60 @@ class Scorer:
                 self._profiles_seq = seq
             stale = seq != self._df_seq and time.monotonic() - self._df_time >= self.refresh_seconds
             if self._df_seq < 0 or stale:
-                self._df = self.store.catalog.document_frequencies()
-                self._docs = self.store.catalog.counts_by("language")
-                self._docs["*"] = sum(self._docs.values())
+                self._load_idf()
                 self._df_seq, self._df_time = seq, time.monotonic()
                 self._profiles.clear()
                 self._baselines.clear()
 
-    def profiles(self, vids: list[int], languages: Mapping[int, str]) -> dict[int, Profile]:
+    def _load_idf(self) -> None:
+        """IDF of every word: log((N + 1) / (df + 1)) + 1, with N the articles of the word's
+        language for terms, all articles for names."""
+        docs = self.store.catalog.counts_by("language")
+        total = sum(docs.values())
+        ids, kinds, df = self.store.catalog.vocabulary()
+        articles = {kind: docs.get(kind.removeprefix("term:"), 0) for kind in set(kinds)}
+        articles[NAME] = total
+        population = np.fromiter((articles[k] for k in kinds), dtype=np.float64, count=len(kinds))
+        idf = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=np.float32)
+        idf[ids] = np.log((population + 1) / (df + 1)) + 1
+        self._idf, self._unseen_idf = idf, float(np.log(total + 1) + 1)
+
+    def profiles(self, vids: list[int], languages: Mapping[int, str] | None = None) -> dict[int, Profile]:
         """Profiles of the articles `vids` (cached until they or the document frequencies change)."""
         self._refresh()
         missing = [v for v in vids if v not in self._profiles]
         if missing:
-            for vid, (terms, names) in self.store.catalog.lexical(missing).items():
-                self._profiles[vid] = self.profile(terms, names, languages.get(vid, "en"))
+            for vid, row in self.store.catalog.lexical(missing).items():
+                self._profiles[vid] = Profile(
+                    row.language,
+                    *self._weights(row.term_ids, row.term_tf),
+                    *self._weights(row.name_ids, row.name_tf),
+                )
             if len(self._profiles) > 200_000:
                 self._profiles.clear()
         return {v: self._profiles[v] for v in vids if v in self._profiles}
 
-    def profile(self, terms: Mapping[str, int], names: Mapping[str, int], language: str) -> Profile:
-        """TF-IDF weights of an article's terms (IDF among the articles in its language) and names
-        (IDF among all articles)."""
-        term_ids, term_weights = self._tfidf(
-            self._terms, terms, self._df.get(f"term:{language}", {}), self._docs.get(language, 0)
-        )
-        name_ids, name_weights = self._tfidf(self._names, names, self._df["name"], self._docs.get("*", 0))
-        return Profile(language, term_ids, term_weights, name_ids, name_weights)
-
-    @staticmethod
-    def _tfidf(
-        vocabulary: _Vocabulary, counts: Mapping[str, int], df: Mapping[str, int], docs: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if not counts:
+    def _weights(self, ids: np.ndarray, tf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(ids):
             return EMPTY_IDS, EMPTY_WEIGHTS
-        words = list(counts)
-        tf = np.fromiter((counts[w] for w in words), dtype=np.float64, count=len(words))
-        seen = np.fromiter((df.get(w, 0) for w in words), dtype=np.float64, count=len(words))
-        weights = (1 + np.log(tf)) * (np.log((docs + 1) / (seen + 1)) + 1)
-        weights /= np.linalg.norm(weights) or 1.0
-        ids = vocabulary.ids(words)
-        order = np.argsort(ids)
-        return ids[order], weights[order].astype(np.float32)
+        known = ids < len(self._idf)
+        idf = np.full(len(ids), self._unseen_idf, dtype=np.float32)
+        idf[known] = self._idf[ids[known]]
+        weights = tf * idf
+        return ids, (weights / (np.linalg.norm(weights) or 1.0)).astype(np.float32)
+
+    def profile(self, terms: Mapping[str, int], names: Mapping[str, int], language: str) -> Profile:
+        """The profile of a text that is not in the catalog (a search query): its known words only."""
+        self._refresh()
+        parts: list[np.ndarray] = []
+        for kind, counts in ((term_kind(language), terms), (NAME, names)):
+            words = list(counts)
+            ids = self.store.catalog.word_ids(kind, words)
+            tf = 1 + np.log(np.asarray([counts[w] for w in words], dtype=np.float32))
+            known = ids >= 0
+            order = np.argsort(ids[known])
+            parts.extend(self._weights(ids[known][order], tf[known][order]))
+        return Profile(language, *parts)
 
     # -- scores -------------------------------------------------------------------------------------
 
@@ -206,7 +218,7 @@ class Scorer:
     def relevance(self, dense: float, a: Profile, b: Profile) -> Relevance:
         """Fuse the dense cosine of two articles with the overlap of their profiles."""
         found = self.relevance_many(np.asarray([dense]), a, [b])[0]
-        return dataclasses.replace(found, shared_names=self.shared_names(a, b))
+        return dataclasses.replace(found, shared_names=self.shared_names(a, [b])[0])
 
     def relevance_many(self, dense: np.ndarray, source: Profile, profiles: list[Profile]) -> list[Relevance]:
         """`relevance` of `source` with each of `profiles` (their dense cosines in `dense`), in one
@@ -228,32 +240,16 @@ class Scorer:
             out.append(Relevance(min(1.0, score), d, lex, nam, []))
         return out
 
-    def shared_names(self, a: Profile, b: Profile, limit: int = 8) -> list[str]:
-        """The names both articles carry, the most telling first."""
-        common, in_a, in_b = np.intersect1d(a.name_ids, b.name_ids, assume_unique=True, return_indices=True)
-        order = np.argsort(-(a.name_weights[in_a] * b.name_weights[in_b]))[:limit]
-        return self._names.words(common[order])
-
-
-class _Vocabulary:
-    """Word ↔ integer id, growing as words are seen."""
-
-    def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
-        self._words: list[str] = []
-
-    def ids(self, words: list[str]) -> np.ndarray:
-        out = np.empty(len(words), dtype=np.int64)
-        for i, word in enumerate(words):
-            found = self._ids.get(word)
-            if found is None:
-                found = self._ids[word] = len(self._words)
-                self._words.append(word)
-            out[i] = found
-        return out
-
-    def words(self, ids: np.ndarray) -> list[str]:
-        return [self._words[i] for i in ids.tolist()]
+    def shared_names(self, a: Profile, others: list[Profile], limit: int = 8) -> list[list[str]]:
+        """For each of `others`, the names it shares with `a`, the most telling first."""
+        shared = []
+        for b in others:
+            common, in_a, in_b = np.intersect1d(
+                a.name_ids, b.name_ids, assume_unique=True, return_indices=True
+            )
+            shared.append(common[np.argsort(-(a.name_weights[in_a] * b.name_weights[in_b]))[:limit]])
+        words = self.store.catalog.words(sorted({int(i) for ids in shared for i in ids}))
+        return [[words[int(i)] for i in ids if int(i) in words] for ids in shared]
 
 
 def _cosines(

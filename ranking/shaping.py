@@ -88,20 +88,18 @@ def shape(
 def _collapse(ranked: list[Candidate], similarity: np.ndarray, threshold: float) -> list[int]:
     """Merge each candidate into a more relevant one it nearly duplicates; a story is shown by its
     most recent version, at the place of its best one. Returns the indexes shown, best first."""
-    stories: list[int] = []  # index of the version shown
-    members: list[list[int]] = []  # indexes of all its versions, best first
-    for i, c in enumerate(ranked):
-        home = next((n for n, story in enumerate(members) if similarity[story[0], i] >= threshold), None)
-        if home is None:
-            stories.append(i)
-            members.append([i])
-            continue
-        members[home].append(i)
-        shown = ranked[stories[home]]
-        if (c.published_at or "") > (shown.published_at or ""):  # show the latest version in its place
-            stories[home] = i
-    for story, versions in zip(stories, members, strict=True):
-        ranked[story].collapsed = [ranked[v].vid for v in versions if v != story]
+    home = np.arange(len(ranked))  # each candidate's best version
+    near = similarity >= threshold
+    for i in range(1, len(ranked)):
+        earlier = np.flatnonzero(near[i, :i] & (home[:i] == np.arange(i)))
+        if len(earlier):
+            home[i] = earlier[0]
+    stories: list[int] = []
+    for best in np.flatnonzero(home == np.arange(len(ranked))).tolist():
+        versions = np.flatnonzero(home == best).tolist()
+        shown = max(versions, key=lambda v: (ranked[v].published_at or "", -v))  # the latest version
+        ranked[shown].collapsed = [ranked[v].vid for v in versions if v != shown]
+        stories.append(shown)
     return stories
 
 

@@ -176,7 +176,7 @@ def bench(name: str, data_dir: Path, args: argparse.Namespace) -> None:
             for path in paths[: 50 * args.workers]:
                 urllib.request.urlopen(base + path, timeout=30).read()
         load = f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeats}"
-        print(f"\n{name}: {count} articles, {args.workers} server workers, {load}")
+        print(f"\n{name}: {count} articles, {args.workers} workers, list cache {args.cache_size}, {load}")
         header = ("endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors", "/healthz")
         print("{:<27} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8}".format(*header))
         # Each endpoint runs --repeats times, interleaved, and the run with the median rate is
@@ -208,6 +208,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per endpoint; the median is shown")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="server processes (this machine has 2 cores)")
+    parser.add_argument(
+        "--cache-size", type=int, default=10_000, help="related lists cached (0: rank every request)"
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/seealso-bench"))
     parser.add_argument("--skip-demo", action="store_true")
     args = parser.parse_args()

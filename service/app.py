@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_size=settings.batch_size,
             languages=settings.model_languages,
         )
-        ranker = Ranker(store, embedder, rules=settings.list_rules())
+        ranker = Ranker(store, embedder, rules=settings.list_rules(), cache_size=settings.list_cache_size)
         app.state.store = store
         app.state.ranker = ranker
         app.state.keywords = Keywords(

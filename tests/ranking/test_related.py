@@ -121,3 +121,19 @@ def test_a_selective_filter_still_fills_the_list(
     africa = ranker.related("mali-0", k=2, filters=Filters.parse(section="africa", exclude=["mali-1"])).items
     assert len(africa) == 2 and {i.article.section for i in africa} == {"africa"}
     assert "mali-1" not in [i.article.id for i in africa]
+
+
+def test_cached_lists_never_outlive_a_write(store: Store, embedder: HashingEmbedder, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in CORPUS))
+    index_articles(store, embedder, read_articles(str(path)))
+    ranker = Ranker(store, embedder, rules=NEUTRAL, cache_size=10)
+    first = ranker.related("mali-1", k=3)
+    assert ranker.related("mali-1", k=3) is first
+    assert ranker.related("mali-1", k=2) is not first
+    store.catalog.write(deletes=["mali-3"])
+    fresh = ranker.related("mali-1", k=3)
+    assert "mali-3" in [i.article.id for i in first.items]
+    assert "mali-3" not in [i.article.id for i in fresh.items]

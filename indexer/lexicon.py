@@ -1,0 +1,128 @@
+"""The lexical side of the catalog: each article's analyzed terms and names, stored as word ids
+with their log term frequencies, and the document frequency of every word.
+
+Words get integer ids in the `vocabulary` table, per kind: `term:<language>` (stemmed words of one
+language, so each language has its own document frequencies) or `name` (across languages). An
+article's row packs its ids (int32) and their weights, 1 + log(count) (float32), so a reader turns
+it into a TF-IDF vector with a few array operations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.analysis import article_names, article_terms
+from indexer.article import Article
+
+NAME = "name"
+
+
+def term_kind(language: str) -> str:
+    return f"term:{language}"
+
+
+@dataclass(frozen=True)
+class Lexical:
+    """One article's packed terms and names: sorted word ids and their 1 + log(count)."""
+
+    language: str
+    term_ids: np.ndarray
+    term_tf: np.ndarray
+    name_ids: np.ndarray
+    name_tf: np.ndarray
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE vocabulary (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, word TEXT NOT NULL,"
+        " df INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, word))"
+    )
+    db.execute(
+        "CREATE TABLE article_terms ("
+        " vid INTEGER PRIMARY KEY REFERENCES articles (vid) ON DELETE CASCADE,"
+        " language TEXT NOT NULL, terms BLOB NOT NULL, names BLOB NOT NULL)"
+    )
+
+
+class Lexicon:
+    """Writes and reads the lexical tables on one connection; caches word ids (words are never
+    deleted), and forgets them if a transaction is rolled back."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def forget(self) -> None:
+        self._ids.clear()
+
+    def ids(self, db: sqlite3.Connection, kind: str, words: Sequence[str], *, create: bool) -> np.ndarray:
+        """Ids of `words` of `kind` (-1 for unknown words when not `create`)."""
+        missing = [w for w in words if (kind, w) not in self._ids]
+        if missing and create:
+            db.executemany(
+                "INSERT OR IGNORE INTO vocabulary (kind, word) VALUES (?, ?)", [(kind, w) for w in missing]
+            )
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for word_id, word in db.execute(
+                f"SELECT id, word FROM vocabulary WHERE kind = ? AND word IN ({marks})", [kind, *chunk]
+            ):
+                self._ids[(kind, word)] = word_id
+        return np.asarray([self._ids.get((kind, w), -1) for w in words], dtype=np.int64)
+
+    def write(self, db: sqlite3.Connection, vid: int, article: Article, deltas: Counter[int]) -> None:
+        """Store the article's terms and names, counting the document-frequency changes."""
+        self.drop(db, vid, deltas)
+        packed = []
+        for kind, counts in (
+            (term_kind(article.language), article_terms(article)),
+            (NAME, article_names(article)),
+        ):
+            words = list(counts)
+            ids = self.ids(db, kind, words, create=True)
+            tf = 1 + np.log(np.asarray([counts[w] for w in words], dtype=np.float32))
+            order = np.argsort(ids)
+            deltas.update(ids.tolist())
+            packed.append(_pack(ids[order], tf[order]))
+        db.execute(
+            "INSERT INTO article_terms (vid, language, terms, names) VALUES (?, ?, ?, ?)",
+            (vid, article.language, *packed),
+        )
+
+    @staticmethod
+    def drop(db: sqlite3.Connection, vid: int, deltas: Counter[int]) -> None:
+        row = db.execute("SELECT terms, names FROM article_terms WHERE vid = ?", (vid,)).fetchone()
+        if row is not None:
+            for blob in row:
+                deltas.subtract(_unpack(blob)[0].tolist())
+            db.execute("DELETE FROM article_terms WHERE vid = ?", (vid,))
+
+
+def apply_df(db: sqlite3.Connection, deltas: Counter[int]) -> None:
+    db.executemany("UPDATE vocabulary SET df = df + ? WHERE id = ?", [(d, i) for i, d in deltas.items() if d])
+
+
+def read(rows: Iterable[tuple[int, str, bytes, bytes]]) -> dict[int, Lexical]:
+    out = {}
+    for vid, language, terms, names in rows:
+        term_ids, term_tf = _unpack(terms)
+        name_ids, name_tf = _unpack(names)
+        out[vid] = Lexical(language, term_ids, term_tf, name_ids, name_tf)
+    return out
+
+
+def _pack(ids: np.ndarray, tf: np.ndarray) -> bytes:
+    return ids.astype("<i4").tobytes() + tf.astype("<f4").tobytes()
+
+
+def _unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    n = len(blob) // 8
+    return (
+        np.frombuffer(blob, dtype="<i4", count=n).astype(np.int64),
+        np.frombuffer(blob, dtype="<f4", count=n, offset=4 * n),
+    )
