@@ -217,8 +217,10 @@ class Catalog:
                 rows.extend(self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
         return rows
 
-    def get_by_vids(self, vids: Sequence[int]) -> dict[int, Entry]:
-        rows = self._rows_in(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE vid IN ({{marks}})", _ints(vids))
+    def get_by_vids(self, vids: Sequence[int], *, bodies: bool = True) -> dict[int, Entry]:
+        """vid → entry; `bodies=False` leaves the bodies empty (lists show no body and read less)."""
+        columns = _ARTICLE_COLUMNS if bodies else _ARTICLE_COLUMNS.replace("body", "'' AS body")
+        rows = self._rows_in(f"SELECT {columns} FROM articles WHERE vid IN ({{marks}})", _ints(vids))
         return {row[0]: _entry(row) for row in rows}
 
     def facets(self, vids: Sequence[int]) -> dict[int, tuple[str, str | None, str, str | None]]:

@@ -161,7 +161,7 @@ class Keywords:
             for v, c in similarity.items()
             if v in best_tagged or (v not in tagged_set and c >= self.min_similarity)
         ]
-        entries = self.store.catalog.get_by_vids(candidates)
+        entries = self.store.catalog.get_by_vids(candidates, bodies=False)
         items = []
         for vid in candidates:
             entry = entries.get(vid)

@@ -281,7 +281,7 @@ class Ranker:
                 c for c in candidates if float(np.dot(c.vector, vector)) < rules.duplicate_similarity
             ]
         chosen = shape(candidates, k, rules, now)
-        entries = self.store.catalog.get_by_vids([c.vid for c in chosen])
+        entries = self.store.catalog.get_by_vids([c.vid for c in chosen], bodies=False)
         names = self.scorer.shared_names(source, [c.profile or empty_profile("") for c in chosen])
         collapsed_ids = self.store.catalog.facets([v for c in chosen for v in c.collapsed])
         items = []

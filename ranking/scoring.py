@@ -22,7 +22,6 @@ Measured on SemEval-2022 Task 8 dev.csv with scripts/eval_similarity.py (see the
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 import time
 import zlib
@@ -230,26 +229,34 @@ class Scorer:
         names = _cosines(
             source.name_ids, source.name_weights, [(p.name_ids, p.name_weights) for p in profiles]
         )
-        out = []
-        for d, lex, nam, p in zip(dense.tolist(), lexical.tolist(), names.tolist(), profiles, strict=True):
-            w = self.weights(source.language, p.language)
-            base = self.baseline(source.language, p.language)
-            d = max(0.0, min(1.0, (d - base) / (1.0 - base))) if base < 0.999 else 0.0
-            lex, nam = max(0.0, lex), max(0.0, nam)
-            score = w.dense * d + w.lexical * math.sqrt(lex) + w.names * math.sqrt(nam)
-            out.append(Relevance(min(1.0, score), d, lex, nam, []))
-        return out
+        if not profiles:
+            return []
+        by_language = {  # the weights and dense baseline of each language paired with the source's
+            lang: (self.weights(source.language, lang), self.baseline(source.language, lang))
+            for lang in {p.language for p in profiles}
+        }
+        pairs = [by_language[p.language] for p in profiles]
+        w = np.asarray([[weights.dense, weights.lexical, weights.names] for weights, _ in pairs])
+        base = np.asarray([baseline for _, baseline in pairs])
+        calibrated = np.where(base < 0.999, np.clip((dense - base) / np.maximum(1.0 - base, 1e-3), 0, 1), 0.0)
+        lexical, names = np.maximum(lexical, 0.0), np.maximum(names, 0.0)
+        score = np.minimum(1.0, w[:, 0] * calibrated + w[:, 1] * np.sqrt(lexical) + w[:, 2] * np.sqrt(names))
+        columns = (score.tolist(), calibrated.tolist(), lexical.tolist(), names.tolist())
+        return [Relevance(*values, []) for values in zip(*columns, strict=True)]
 
     def shared_names(self, a: Profile, others: list[Profile], limit: int = 8) -> list[list[str]]:
         """For each of `others`, the names it shares with `a`, the most telling first."""
+        weight_in_a = dict(zip(a.name_ids.tolist(), a.name_weights.tolist(), strict=True))
         shared = []
         for b in others:
-            common, in_a, in_b = np.intersect1d(
-                a.name_ids, b.name_ids, assume_unique=True, return_indices=True
-            )
-            shared.append(common[np.argsort(-(a.name_weights[in_a] * b.name_weights[in_b]))[:limit]])
-        words = self.store.catalog.words(sorted({int(i) for ids in shared for i in ids}))
-        return [[words[int(i)] for i in ids if int(i) in words] for ids in shared]
+            common = [
+                (-weight_in_a[i] * w, i)
+                for i, w in zip(b.name_ids.tolist(), b.name_weights.tolist(), strict=True)
+                if i in weight_in_a
+            ]
+            shared.append([i for _, i in sorted(common)[:limit]])
+        words = self.store.catalog.words(sorted({i for ids in shared for i in ids}))
+        return [[words[i] for i in ids if i in words] for ids in shared]
 
 
 def _cosines(

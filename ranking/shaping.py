@@ -69,7 +69,8 @@ def shape(
     ranked = sorted((c for c in candidates if c.score >= rules.min_score), key=lambda c: -c.score)
     if not ranked:
         return []
-    similarity = np.stack([c.vector for c in ranked]) @ np.stack([c.vector for c in ranked]).T
+    vectors = np.stack([c.vector for c in ranked])
+    similarity = vectors @ vectors.T
     stories = _collapse(ranked, similarity, rules.duplicate_similarity)
     by_relevance = {ranked[i].vid: place for place, i in enumerate(stories)}
     for i in stories:
@@ -88,17 +89,15 @@ def shape(
 def _collapse(ranked: list[Candidate], similarity: np.ndarray, threshold: float) -> list[int]:
     """Merge each candidate into a more relevant one it nearly duplicates; a story is shown by its
     most recent version, at the place of its best one. Returns the indexes shown, best first."""
-    home = np.arange(len(ranked))  # each candidate's best version
-    near = similarity >= threshold
-    for i in range(1, len(ranked)):
-        earlier = np.flatnonzero(near[i, :i] & (home[:i] == np.arange(i)))
-        if len(earlier):
-            home[i] = earlier[0]
+    near = (similarity >= threshold).tolist()  # lists are a few dozen long: plain Python is quickest
+    versions: dict[int, list[int]] = {}  # a story's best version → all its versions
+    for i, row in enumerate(near):
+        best = next((j for j in versions if row[j]), i)
+        versions.setdefault(best, []).append(i)
     stories: list[int] = []
-    for best in np.flatnonzero(home == np.arange(len(ranked))).tolist():
-        versions = np.flatnonzero(home == best).tolist()
-        shown = max(versions, key=lambda v: (ranked[v].published_at or "", -v))  # the latest version
-        ranked[shown].collapsed = [ranked[v].vid for v in versions if v != shown]
+    for members in versions.values():
+        shown = max(members, key=lambda v: (ranked[v].published_at or "", -v))  # the latest version
+        ranked[shown].collapsed = [ranked[v].vid for v in members if v != shown]
         stories.append(shown)
     return stories
 
