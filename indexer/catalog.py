@@ -7,6 +7,7 @@ sequence number that readers bring up to date from that log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -20,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from indexer import lexicon
+from indexer import overrides as editing
 from indexer.article import Article, keyword_key
+from seealso.errors import InvalidOverride
 
 
 def _m002_keywords(db: sqlite3.Connection) -> None:
@@ -93,6 +96,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         """,
     ),
     ("m004_terms", _m004_terms),
+    ("m005_overrides", editing.create_tables),
 ]
 
 _ARTICLE_COLUMNS = (
@@ -356,6 +360,77 @@ class Catalog:
                 f"SELECT coalesce({column}, ''), count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC"
             ).fetchall()
         return {row[0]: row[1] for row in rows}
+
+    def get_by_url(self, url: str) -> Entry | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE url = ? LIMIT 1", (url,)
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+    # -- editors' overrides (see indexer.overrides) -------------------------------------------------
+
+    def overrides(self, scope: str, source: str) -> list[editing.Override]:
+        with self._lock:
+            return editing.for_source(self._db, scope, source)
+
+    def overrides_version(self) -> int:
+        with self._lock:
+            return editing.version(self._db)
+
+    def set_override(self, override: editing.Override, author: str) -> editing.AuditEntry:
+        """Store `override` (replacing any of the same source and target) and log the change."""
+        now = utc_now()
+        override = editing.validate(dataclasses.replace(override, author=author, created_at=now))
+        key = (override.scope, override.source, override.target)
+        entry = self._change(now, author, "set", key, override)
+        assert entry is not None
+        return entry
+
+    def remove_override(self, scope: str, source: str, target: str, author: str) -> editing.AuditEntry | None:
+        """Remove the override of `target` in that list; None when there was none."""
+        return self._change(utc_now(), author, "remove", (scope, source, target), None)
+
+    def undo(self, entry_id: int, author: str) -> editing.AuditEntry:
+        """Put the override that change `entry_id` touched back as it was before that change."""
+        with self._lock:
+            entry = editing.audit_entry(self._db, entry_id)
+        if entry is None:
+            raise InvalidOverride(f"no change {entry_id} in the audit log")
+        key = (entry.scope, entry.source, entry.target)
+        done = self._change(utc_now(), author, "undo", key, entry.before, force=True)
+        assert done is not None
+        return done
+
+    def audit_log(
+        self, limit: int = 100, before_id: int | None = None, source: str | None = None
+    ) -> list[editing.AuditEntry]:
+        with self._lock:
+            return editing.audit(self._db, limit, before_id, source)
+
+    def _change(
+        self,
+        now: str,
+        author: str,
+        change: str,
+        key: tuple[str, str, str],
+        after: editing.Override | None,
+        force: bool = False,
+    ) -> editing.AuditEntry | None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                before = editing.get(self._db, *key)
+                if before is None and after is None and not force:
+                    self._db.execute("ROLLBACK")
+                    return None
+                editing.put(self._db, after, *key)
+                entry = editing.log(self._db, now, author, change, before, after, key)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return entry
 
     # -- writes -------------------------------------------------------------------------------------
 

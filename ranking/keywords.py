@@ -18,21 +18,17 @@ import numpy as np
 
 from embeddings.base import normalize
 from indexer.article import keyword_key
+from indexer.overrides import Override
 from indexer.store import Store
 from ranking.filters import Filters
-from ranking.related import NO_FILTERS, Ranker, RelatedItem
-from seealso.errors import SeealsoError
+from ranking.overrides import ORIGINS, active_edits, merge
+from ranking.related import EDITOR_FIELDS, NO_FILTERS, Ranker, RelatedItem
+from seealso.errors import KeywordNotFound
 
 # A tagged article's score gets this bonus: the tag is an editor's word that it is on the subject.
 TAG_BONUS = 0.15
 # Scores within the same band of this width count as equal, and the fresher article goes first.
 TIE_BAND = 0.05
-
-
-class KeywordNotFound(SeealsoError):
-    def __init__(self, keyword: str) -> None:
-        super().__init__(f"no article carries the keyword {keyword!r}")
-        self.keyword = keyword
 
 
 @dataclass(frozen=True)
@@ -52,10 +48,12 @@ class RelatedKeyword:
     articles: int
     together: int
     similarity: float
+    origin: str = "automatic"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "keyword": self.keyword,
+            "origin": self.origin,
             "score": round(self.score, 4),
             "articles": self.articles,
             "reasons": {"articles_together": self.together, "similarity": round(self.similarity, 4)},
@@ -176,7 +174,28 @@ class Keywords:
         items.sort(
             key=lambda i: (-math.floor(i.score / TIE_BAND), _negated(i.article.published_at), i.article.id)
         )
+        edits = active_edits(self.store.catalog, "keyword", keyword_key(keyword))
+        if edits:
+            items = [i for i in items if i.article.id not in edits.targets]
+            placed = [(o, self._editor_item(o, center, tagged_set)) for o in edits.placed]
+            chosen = [(o, item) for o, item in placed if item and item.article.id not in filters.exclude]
+            items = merge(items, chosen, k, lambda i: i.score)
         return KeywordArticles(self.display_name(keyword), len(tagged), items[:k])
+
+    def _editor_item(self, override: Override, center: np.ndarray, tagged: set[int]) -> RelatedItem | None:
+        entry = self.store.catalog.get(override.target)
+        vector = None if entry is None else self.store.vector(entry.vid)
+        if entry is None or vector is None:
+            return None
+        cosine = float(vector @ center)
+        is_tagged = entry.vid in tagged
+        reasons = {
+            "tagged": is_tagged,
+            "similarity": round(cosine, 4),
+            "editor": {k: v for k, v in override.to_dict().items() if k in EDITOR_FIELDS},
+        }
+        score = min(1.0, cosine + TAG_BONUS) if is_tagged else cosine
+        return RelatedItem(entry.article, score, reasons, ORIGINS[override.action])
 
     def related(self, keyword: str, k: int = 10) -> list[RelatedKeyword]:
         """Keywords related to `keyword`, best first.
@@ -204,7 +223,29 @@ class Keywords:
                 RelatedKeyword(stats.names[other], score, int(stats.counts[other]), together[other], cosine)
             )
         out.sort(key=lambda r: (-r.score, r.keyword))
-        return out[:k]
+        edits = active_edits(self.store.catalog, "keyword_related", stats.keys[index])
+        if not edits:
+            return out[:k]
+        automatic = [r for r in out if keyword_key(r.keyword) not in edits.targets]
+        placed = []
+        for o in edits.placed:
+            found = stats.position.get(o.target)
+            if found is None:
+                continue
+            other = found
+            cosine = float(similarity[other])
+            cooccurrence = together[other] / math.sqrt(mine * float(stats.counts[other]))
+            score = 0.5 * cooccurrence + 0.5 * max(0.0, cosine)
+            item = RelatedKeyword(
+                stats.names[other],
+                score,
+                int(stats.counts[other]),
+                together[other],
+                cosine,
+                ORIGINS[o.action],
+            )
+            placed.append((o, item))
+        return merge(automatic, placed, k, lambda r: r.score)
 
     def display_name(self, keyword: str) -> str:
         """How the keyword is usually written (its most common spelling in the catalog)."""

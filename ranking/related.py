@@ -23,13 +23,17 @@ from indexer.analysis import names as text_names
 from indexer.analysis import terms as text_terms
 from indexer.article import Article
 from indexer.catalog import Entry
+from indexer.overrides import Override
 from indexer.store import Store
 from ranking.filters import Filters
+from ranking.overrides import ORIGINS, active_edits, merge
 from ranking.scoring import Profile, Relevance, Scorer, empty_profile
 from ranking.shaping import Candidate, ListRules, shape
 from seealso.errors import ArticleNotFound, SeealsoError
 
 NO_FILTERS = Filters()
+# What an editor's item tells about its override.
+EDITOR_FIELDS = ("action", "position", "expires_at", "author", "created_at")
 # How deep check-links looks for a link target in the source's ranking.
 RANK_DEPTH = 100
 
@@ -39,9 +43,15 @@ class RelatedItem:
     article: Article
     score: float
     reasons: dict[str, Any] = field(default_factory=dict)
+    origin: str = "automatic"  # or "pinned", "linked": an editor's (see ranking.overrides)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**article_dict(self.article), "score": round(self.score, 4), "reasons": self.reasons}
+        return {
+            **article_dict(self.article),
+            "score": round(self.score, 4),
+            "origin": self.origin,
+            "reasons": self.reasons,
+        }
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,16 @@ class Ranker:
         """The `k` articles most related to `article_id`, the article itself and its own
         near-duplicates left out. Filters apply before the list is cut to `k`."""
         rules = rules or self.rules
-        key = (article_id, k, filters, rules, now or int(time.time() // 3600), self.store.catalog.seq())
+        catalog = self.store.catalog
+        key = (
+            article_id,
+            k,
+            filters,
+            rules,
+            now or int(time.time() // 3600),
+            catalog.seq(),
+            catalog.overrides_version(),
+        )
         if self.cache_size:
             with self._lists_lock:
                 cached = self._lists.get(key)
@@ -174,10 +193,38 @@ class Ranker:
         entry = self.entry(article_id)
         vector = self._vector(entry)
         source = self._profile(entry)
-        items = self._list(
-            vector, source, entry.article, k, filters, rules or self.rules, now, skip={entry.vid}
-        )
+        edits = active_edits(self.store.catalog, "article", article_id)
+        if not edits:
+            return RelatedList(
+                entry.article, self._list(vector, source, entry.article, k, filters, rules, now, {entry.vid})
+            )
+        found = self.store.catalog.hashes(sorted(edits.targets))  # id → (vid, ...)
+        skip = {entry.vid} | {found[i][0] for i in edits.targets if i in found}
+        automatic = self._list(vector, source, entry.article, k, filters, rules, now, skip)
+        placed = [
+            (o, self.editor_item(entry, vector, source, o))
+            for o in edits.placed
+            if o.target in found and o.target not in filters.exclude
+        ]
+        items = merge(automatic, [(o, item) for o, item in placed if item is not None], k, lambda i: i.score)
         return RelatedList(entry.article, items)
+
+    def editor_item(
+        self, source: Entry, vector: np.ndarray, profile: Profile, override: Override
+    ) -> RelatedItem | None:
+        """The item an editor put in `source`'s list, scored and explained like the others."""
+        target = self.store.catalog.get(override.target)
+        if target is None:
+            return None
+        dense = float(np.dot(vector, self._vector(target)))
+        relevance = self.scorer.relevance(dense, profile, self._profile(target))
+        reasons: dict[str, Any] = {
+            **relevance.components(),
+            "shared_keywords": shared_keywords(source.article, target.article),
+            "shared_names": relevance.shared_names,
+            "editor": {k: v for k, v in override.to_dict().items() if k in EDITOR_FIELDS},
+        }
+        return RelatedItem(target.article, relevance.score, reasons, ORIGINS[override.action])
 
     def search(
         self,

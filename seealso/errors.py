@@ -13,6 +13,12 @@ class ArticleNotFound(SeealsoError):
         self.article_id = article_id
 
 
+class KeywordNotFound(SeealsoError):
+    def __init__(self, keyword: str) -> None:
+        super().__init__(f"no article carries the keyword {keyword!r}")
+        self.keyword = keyword
+
+
 class InvalidArticle(SeealsoError):
     """A record that cannot be indexed; `reasons` lists every problem found."""
 
@@ -43,3 +49,12 @@ class IndexNotFound(SeealsoError):
 
 class InputError(SeealsoError):
     """An input file that cannot be read at all (missing, unknown format, no header)."""
+
+
+class InvalidOverride(SeealsoError):
+    """An editor's override that cannot be stored, with the reason."""
+
+
+class OverrideNotFound(SeealsoError):
+    def __init__(self, target: str) -> None:
+        super().__init__(f"no override of {target!r} in this list")

@@ -19,9 +19,9 @@ from indexer.store import Store
 from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
 from seealso import __version__
 from seealso.config import Settings
-from seealso.errors import ArticleNotFound, InvalidArticle, SeealsoError
+from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
 from service.middleware import BodyLimit, EncodedIds, Metrics
-from service.routes import articles, health, keywords, search
+from service.routes import articles, health, keywords, overrides, search
 
 log = logging.getLogger("seealso.service")
 
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.registry = registry
-    for router in (health.router, articles.router, search.router, keywords.router):
+    for router in (health.router, articles.router, search.router, keywords.router, overrides.router):
         app.include_router(router)
     add_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -99,6 +99,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ArticleNotFound)
     @app.exception_handler(KeywordNotFound)
+    @app.exception_handler(OverrideNotFound)
     async def not_found(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(404, "not_found", str(exc))
 
@@ -107,7 +108,8 @@ def add_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_article", str(exc), reasons=exc.reasons)
 
     @app.exception_handler(InvalidFilter)
-    async def invalid_filter(_: Request, exc: InvalidFilter) -> JSONResponse:
+    @app.exception_handler(InvalidOverride)
+    async def invalid_request(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(422, "invalid_request", str(exc))
 
     @app.exception_handler(SeealsoError)

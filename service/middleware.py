@@ -17,7 +17,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Paths whose third segment is an id that may contain any character, "/" included (as %2F).
+# Paths whose third segment is an id that may contain any character, "/" included (as %2F); so may
+# the segment after "overrides" in them.
 ID_PREFIXES = ("/v1/articles/", "/v1/keywords/")
 
 
@@ -38,6 +39,8 @@ class EncodedIds:
             if len(parts) >= 4:
                 segment = quote(unquote(parts[3]), safe="")
                 rest = [unquote(p) for p in parts[4:]]
+                if len(rest) >= 2 and rest[0] == "overrides":  # .../overrides/{target id}
+                    rest[1] = quote(rest[1], safe="")
                 scope = dict(scope, path="/".join(["", parts[1], parts[2], segment, *rest]))
         await self.app(scope, receive, send)
 

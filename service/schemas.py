@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +33,9 @@ class ArticleDetail(ArticleOut):
 
 class Item(ArticleOut):
     score: float = Field(description="Relevance: higher is more related; the same score as check-links.")
+    origin: str = Field(
+        "automatic", description="automatic, or an editor's: pinned (at its position) or linked."
+    )
     reasons: dict[str, Any] = Field(description="Why the item is there: similarity, shared keywords...")
 
 
@@ -54,6 +57,7 @@ class KeywordArticlesOut(BaseModel):
 class RelatedKeyword(BaseModel):
     keyword: str
     score: float
+    origin: str = "automatic"
     articles: int
     reasons: dict[str, Any]
 
@@ -88,3 +92,35 @@ class SimilarityOut(BaseModel):
 class Upserted(BaseModel):
     status: str = Field(description="added, updated or unchanged")
     article: ArticleDetail
+
+
+class OverrideIn(BaseModel):
+    target: str = Field(
+        min_length=1, description="The article id (or keyword, in a keyword list) it is about."
+    )
+    action: Literal["pin", "block", "link"]
+    position: int | None = Field(
+        None, ge=1, le=100, description="Where a pin or a link goes (1 = first); a pin defaults to 1."
+    )
+    expires_at: str | None = Field(None, description="ISO 8601 date or date-time; a date means its end.")
+    list: Literal["articles", "keywords"] = Field(
+        "articles", description="On a keyword: its article list, or its related keywords."
+    )
+
+
+class OverrideOut(BaseModel):
+    scope: str
+    source: str
+    target: str
+    action: str
+    position: int | None
+    expires_at: str | None
+    author: str
+    created_at: str
+    active: bool
+    target_exists: bool
+
+
+class OverridesOut(BaseModel):
+    source: str
+    overrides: list[OverrideOut]

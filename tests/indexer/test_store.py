@@ -42,6 +42,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m002_keywords",
         "m003_filter_indexes",
         "m004_terms",
+        "m005_overrides",
     ]
     again.close()
 
@@ -67,6 +68,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m002_keywords",
         "m003_filter_indexes",
         "m004_terms",
+        "m005_overrides",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     upgraded.close()

@@ -1,0 +1,132 @@
+"""How editors' overrides (`indexer.overrides`) change a list built by the ranking.
+
+Blocked targets never appear. Pinned targets appear at their positions, and manual links appear
+where their score puts them (or at their position when they have one); both are marked with their
+origin and are shown even when filters on section, language or dates would leave them out: an
+editor's choice for a page is part of that page. Overrides whose target no longer exists, or that
+have expired, do nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from indexer.article import keyword_key
+from indexer.catalog import Catalog, utc_now
+from indexer.overrides import AuditEntry, Override, expiry
+from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, OverrideNotFound
+
+T = TypeVar("T")
+
+ORIGINS = {"pin": "pinned", "link": "linked"}
+__all__ = ["InvalidOverride", "OverrideNotFound", "active_edits", "change", "described", "merge", "remove"]
+
+
+@dataclass(frozen=True)
+class Edits:
+    """The overrides of one list that apply now."""
+
+    blocked: frozenset[str]
+    placed: list[Override]  # pins and links
+
+    @property
+    def targets(self) -> set[str]:
+        return set(self.blocked) | {o.target for o in self.placed}
+
+    def __bool__(self) -> bool:
+        return bool(self.blocked or self.placed)
+
+
+NO_EDITS = Edits(frozenset(), [])
+
+
+def active_edits(catalog: Catalog, scope: str, source: str) -> Edits:
+    now = utc_now()
+    found = [o for o in catalog.overrides(scope, source) if o.active(now)]
+    if not found:
+        return NO_EDITS
+    return Edits(
+        frozenset(o.target for o in found if o.action == "block"), [o for o in found if o.action != "block"]
+    )
+
+
+def merge(
+    automatic: list[T], placed: list[tuple[Override, T]], k: int, score: Callable[[T], float]
+) -> list[T]:
+    """The list of `k` items: `automatic` (without any placed or blocked target) with the editors'
+    items put in; pins at their positions, links without one among the automatic items by score."""
+    at_position = sorted(
+        ((o.position, item) for o, item in placed if o.position is not None and o.position <= k),
+        key=lambda pair: pair[0],
+    )
+    floating = [item for o, item in placed if o.position is None]
+    body = list(automatic[: max(0, k - len(at_position) - len(floating))])
+    for item in sorted(floating, key=score, reverse=True):
+        place = next((i for i, other in enumerate(body) if score(other) < score(item)), len(body))
+        body.insert(place, item)
+    for position, item in at_position:  # ascending, so each lands at its position when it can
+        body.insert(min(position - 1, len(body)), item)
+    return body[:k]
+
+
+# -- changes (shared by the API, the editor page and tests) -------------------------------------------
+
+
+def source_key(catalog: Catalog, scope: str, source: str) -> str:
+    """The stored source of a list: the article id (which must exist) or the keyword's key."""
+    if scope == "article":
+        if catalog.get(source) is None:
+            raise ArticleNotFound(source)
+        return source
+    if catalog.keyword_name(source) is None:
+        raise KeywordNotFound(source)
+    return keyword_key(source)
+
+
+def target_key(scope: str, target: str) -> str:
+    return keyword_key(target) if scope == "keyword_related" else target
+
+
+def change(
+    catalog: Catalog,
+    scope: str,
+    source: str,
+    target: str,
+    action: str,
+    *,
+    position: int | None = None,
+    expires_at: str | None = None,
+    author: str,
+) -> AuditEntry:
+    """Pin, block or link `target` in the list of `source`; the target must exist."""
+    key = source_key(catalog, scope, source)
+    if scope == "keyword_related":
+        if catalog.keyword_name(target) is None:
+            raise InvalidOverride(f"target: no article carries the keyword {target!r}")
+    elif catalog.get(target) is None:
+        raise InvalidOverride(f"target: no article {target!r}")
+    override = Override(scope, key, target_key(scope, target), action, position, expiry(expires_at))
+    return catalog.set_override(override, author)
+
+
+def remove(catalog: Catalog, scope: str, source: str, target: str, *, author: str) -> AuditEntry | None:
+    """Remove the override of `target` in the list of `source` (None when there is none)."""
+    return catalog.remove_override(
+        scope, source_key(catalog, scope, source), target_key(scope, target), author
+    )
+
+
+def described(catalog: Catalog, scope: str, source: str) -> list[dict[str, Any]]:
+    """The overrides of a list, each with whether it applies now and whether its target exists."""
+    now = utc_now()
+    out = []
+    for o in catalog.overrides(scope, source_key(catalog, scope, source)):
+        exists = (
+            catalog.keyword_name(o.target) is not None
+            if scope == "keyword_related"
+            else catalog.get(o.target) is not None
+        )
+        out.append({**o.to_dict(), "active": o.active(now), "target_exists": exists})
+    return out

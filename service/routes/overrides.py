@@ -1,0 +1,114 @@
+"""Editors' overrides as an API: pin, block or link a target in an article's or a keyword's lists.
+
+Every route needs the bearer token (SEEALSO_API_TOKEN); changes are logged with the author "api".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from ranking import overrides
+from service.deps import StoreDep, Writer
+from service.middleware import decoded
+from service.schemas import Error, OverrideIn, OverrideOut, OverridesOut
+
+router = APIRouter(tags=["overrides"], dependencies=[Writer])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error},
+    403: {"model": Error},
+    404: {"model": Error},
+    422: {"model": Error},
+}
+AUTHOR = "api"
+
+
+def _scope(kind: str, list_name: str) -> str:
+    if kind == "article":
+        return "article"
+    return "keyword_related" if list_name == "keywords" else "keyword"
+
+
+def _one(store: StoreDep, scope: str, source: str, target: str) -> dict[str, Any]:
+    key = overrides.target_key(scope, target)
+    return next(o for o in overrides.described(store.catalog, scope, source) if o["target"] == key)
+
+
+@router.get("/v1/articles/{article_id}/overrides", response_model=OverridesOut, responses=ERRORS)
+async def article_overrides(article_id: str, store: StoreDep) -> dict[str, Any]:
+    """The editors' pins, blocks and links in this article's related list (expired ones included,
+    marked `active: false`)."""
+    source = decoded(article_id)
+    return {"source": source, "overrides": overrides.described(store.catalog, "article", source)}
+
+
+@router.post(
+    "/v1/articles/{article_id}/overrides", status_code=201, response_model=OverrideOut, responses=ERRORS
+)
+async def add_article_override(article_id: str, body: OverrideIn, store: StoreDep) -> dict[str, Any]:
+    """Pin, block or link `target` in this article's related list (replacing any override of the
+    same target). A pin goes at `position` (default 1); a link without a position goes where its
+    score puts it."""
+    source = decoded(article_id)
+    overrides.change(
+        store.catalog, "article", source, body.target, body.action,
+        position=body.position, expires_at=body.expires_at, author=AUTHOR,
+    )  # fmt: skip
+    return _one(store, "article", source, body.target)
+
+
+@router.delete("/v1/articles/{article_id}/overrides/{target}", status_code=204, responses=ERRORS)
+async def remove_article_override(article_id: str, target: str, store: StoreDep) -> Response:
+    """Remove the override of `target` from this article's related list."""
+    if (
+        overrides.remove(store.catalog, "article", decoded(article_id), decoded(target), author=AUTHOR)
+        is None
+    ):
+        raise overrides.OverrideNotFound(decoded(target))
+    return Response(status_code=204)
+
+
+LIST = Query("articles", description="articles: the keyword's article list; keywords: its related keywords.")
+
+
+@router.get("/v1/keywords/{keyword}/overrides", response_model=OverridesOut, responses=ERRORS)
+async def keyword_overrides(keyword: str, store: StoreDep, list: str = LIST) -> dict[str, Any]:
+    """The editors' overrides of a keyword page: its article list (default) or related keywords."""
+    source = decoded(keyword)
+    scope = _scope("keyword", _list_name(list))
+    return {"source": source, "overrides": overrides.described(store.catalog, scope, source)}
+
+
+@router.post(
+    "/v1/keywords/{keyword}/overrides", status_code=201, response_model=OverrideOut, responses=ERRORS
+)
+async def add_keyword_override(keyword: str, body: OverrideIn, store: StoreDep) -> dict[str, Any]:
+    """Pin, block or link an article (`list: articles`) or a keyword (`list: keywords`) on a
+    keyword page."""
+    source, scope = decoded(keyword), _scope("keyword", body.list)
+    overrides.change(
+        store.catalog, scope, source, body.target, body.action,
+        position=body.position, expires_at=body.expires_at, author=AUTHOR,
+    )  # fmt: skip
+    return _one(store, scope, source, body.target)
+
+
+@router.delete("/v1/keywords/{keyword}/overrides/{target}", status_code=204, responses=ERRORS)
+async def remove_keyword_override(
+    keyword: str,
+    target: str,
+    store: StoreDep,
+    list: str = LIST,
+) -> Response:
+    """Remove the override of `target` from a keyword page's article list or related keywords."""
+    scope = _scope("keyword", _list_name(list))
+    if overrides.remove(store.catalog, scope, decoded(keyword), decoded(target), author=AUTHOR) is None:
+        raise overrides.OverrideNotFound(decoded(target))
+    return Response(status_code=204)
+
+
+def _list_name(value: str) -> str:
+    if value not in ("articles", "keywords"):
+        raise overrides.InvalidOverride("list: must be articles or keywords")
+    return value

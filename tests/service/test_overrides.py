@@ -1,0 +1,181 @@
+"""Editors' overrides through the API: stored by id, obeyed by every list, kept across reindexing."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from embeddings.hashing import HashingEmbedder
+from indexer.reader import read_articles
+from indexer.runner import index_articles
+from indexer.store import Store
+from tests.service.test_api import (
+    AUTH,
+    CORPUS,
+    ODD,
+    client,
+    data_dir,
+    ids,
+    make_client,
+    path_of,
+    write_corpus,
+)
+
+__all__ = ["client", "data_dir"]  # fixtures
+
+
+def override(client: TestClient, source: str, **body: object) -> dict[str, object]:
+    response = client.post(path_of(source) + "/overrides", json=body, headers=AUTH)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_overrides_need_the_token(client: TestClient) -> None:
+    body = {"target": "cocoa-1", "action": "pin"}
+    assert client.get(path_of("mali-1") + "/overrides").status_code == 401
+    assert client.post(path_of("mali-1") + "/overrides", json=body).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert client.post(path_of("mali-1") + "/overrides", json=body, headers=wrong).status_code == 403
+    assert client.delete(path_of("mali-1") + "/overrides/cocoa-1").status_code == 401
+    assert ids(client.get(path_of("mali-1") + "/related"))[:1] != ["cocoa-1"]  # nothing changed
+
+
+def test_pin_goes_to_its_position_and_is_marked(client: TestClient) -> None:
+    before = ids(client.get(path_of("mali-1") + "/related?k=4"))
+    assert "cocoa-1" not in before
+    made = override(client, "mali-1", target="cocoa-1", action="pin", position=2)
+    assert made["action"] == "pin" and made["position"] == 2 and made["author"] == "api" and made["active"]
+    items = client.get(path_of("mali-1") + "/related?k=4").json()["items"]
+    assert [i["id"] for i in items] == [before[0], "cocoa-1", *before[1:3]]
+    assert items[1]["origin"] == "pinned" and items[1]["reasons"]["editor"]["position"] == 2
+    assert {i["origin"] for i in items[::2]} == {"automatic"}
+
+
+def test_pins_keep_their_place_when_filters_remove_other_items(client: TestClient) -> None:
+    override(client, "mali-1", target="olympics", action="pin", position=2)
+    business = ids(client.get(path_of("mali-2") + "/related?k=3&section=business"))
+    assert sorted(business) == ["cocoa-1", "cocoa-2"]  # the filter leaves two automatic items
+    got = ids(client.get(path_of("mali-1") + "/related?k=3&section=business"))
+    assert got[1] == "olympics" and sorted(got[::2]) == ["cocoa-1", "cocoa-2"]
+    assert ids(client.get(path_of("mali-1") + "/related?k=3&section=none")) == ["olympics"]
+    assert ids(client.get(path_of("mali-1") + "/related?k=3&exclude=olympics"))[0] != "olympics"
+
+
+def test_block_removes_a_pair_and_the_list_stays_full(client: TestClient) -> None:
+    before = ids(client.get(path_of("mali-1") + "/related?k=3"))
+    override(client, "mali-1", target=before[0], action="block")
+    after = ids(client.get(path_of("mali-1") + "/related?k=3"))
+    assert before[0] not in after and len(after) == 3 and after[:2] == before[1:]
+    assert before[0] in ids(client.get(path_of("mali-2") + "/related?k=7"))  # only that pair
+
+
+def test_link_is_placed_by_its_score_or_position(client: TestClient) -> None:
+    override(client, "mali-1", target="olympics", action="link")
+    items = client.get(path_of("mali-1") + "/related?k=7").json()["items"]
+    linked = [i for i in items if i["id"] == "olympics"]
+    assert linked and linked[0]["origin"] == "linked"
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+    override(client, "mali-1", target="olympics", action="link", position=1)  # replaces the first one
+    assert ids(client.get(path_of("mali-1") + "/related?k=3"))[0] == "olympics"
+    listed = client.get(path_of("mali-1") + "/overrides", headers=AUTH).json()["overrides"]
+    assert [(o["target"], o["action"], o["position"]) for o in listed] == [("olympics", "link", 1)]
+
+
+def test_remove_and_expiry(client: TestClient) -> None:
+    before = ids(client.get(path_of("mali-1") + "/related?k=3"))
+    override(client, "mali-1", target="cocoa-2", action="pin", position=1)
+    assert client.delete(path_of("mali-1") + "/overrides/cocoa-2", headers=AUTH).status_code == 204
+    assert ids(client.get(path_of("mali-1") + "/related?k=3")) == before
+    missing = client.delete(path_of("mali-1") + "/overrides/cocoa-2", headers=AUTH)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    expired = override(client, "mali-1", target="cocoa-2", action="pin", expires_at="2020-01-01")
+    assert expired["active"] is False and expired["expires_at"] == "2020-01-02T00:00:00Z"
+    assert ids(client.get(path_of("mali-1") + "/related?k=3")) == before
+
+
+def test_bad_overrides_get_clear_errors(client: TestClient) -> None:
+    def post(source: str, body: object) -> tuple[int, str]:
+        response = client.post(path_of(source) + "/overrides", json=body, headers=AUTH)
+        return response.status_code, response.json()["message"]
+
+    assert post("nope", {"target": "cocoa-1", "action": "pin"})[0] == 404
+    assert post("mali-1", {"target": "nope", "action": "pin"}) == (422, "target: no article 'nope'")
+    assert post("mali-1", {"target": "mali-1", "action": "pin"})[0] == 422
+    assert post("mali-1", {"target": "cocoa-1", "action": "star"})[0] == 422
+    assert post("mali-1", {"target": "cocoa-1", "action": "pin", "position": 0})[0] == 422
+    status, message = post("mali-1", {"target": "cocoa-1", "action": "pin", "expires_at": "soon"})
+    assert status == 422 and "expires_at" in message
+
+
+def test_odd_ids_as_source_and_target(client: TestClient) -> None:
+    override(client, "mali-1", target=ODD, action="block")
+    assert ODD not in ids(client.get(path_of("mali-1") + "/related?k=7"))
+    target = urllib.parse.quote(ODD, safe="")
+    assert client.delete(path_of("mali-1") + f"/overrides/{target}", headers=AUTH).status_code == 204
+    assert ODD in ids(client.get(path_of("mali-1") + "/related?k=7"))
+
+
+def test_keyword_page_overrides(client: TestClient) -> None:
+    page = ids(client.get("/v1/keywords/mali/articles?k=3"))
+    response = client.post(
+        "/v1/keywords/Mali/overrides",
+        json={"target": "cocoa-2", "action": "pin", "position": 1},
+        headers=AUTH,
+    )
+    assert response.status_code == 201 and response.json()["source"] == "mali"
+    client.post("/v1/keywords/MALI/overrides", json={"target": page[0], "action": "block"}, headers=AUTH)
+    after = client.get("/v1/keywords/mali/articles?k=3").json()["items"]
+    assert after[0]["id"] == "cocoa-2" and after[0]["origin"] == "pinned"
+    assert page[0] not in [i["id"] for i in after]
+    related = [r["keyword"] for r in client.get("/v1/keywords/mali/related?k=3").json()["items"]]
+    client.post(
+        "/v1/keywords/mali/overrides",
+        json={"target": related[0], "action": "block", "list": "keywords"},
+        headers=AUTH,
+    )
+    client.post(
+        "/v1/keywords/mali/overrides",
+        json={"target": "Olympics", "action": "pin", "list": "keywords"},
+        headers=AUTH,
+    )
+    items = client.get("/v1/keywords/mali/related?k=3").json()["items"]
+    assert items[0]["keyword"] == "Olympics" and items[0]["origin"] == "pinned"
+    assert related[0] not in [i["keyword"] for i in items]
+    gone = client.delete("/v1/keywords/mali/overrides/olympics?list=keywords", headers=AUTH)
+    assert gone.status_code == 204
+    listed = client.get("/v1/keywords/mali/overrides?list=keywords", headers=AUTH).json()["overrides"]
+    assert [o["action"] for o in listed] == ["block"]
+    unknown = client.post(
+        "/v1/keywords/nothing/overrides", json={"target": "cocoa-1", "action": "pin"}, headers=AUTH
+    )
+    assert unknown.status_code == 404
+
+
+def test_overrides_survive_a_full_reindex_and_a_model_change(data_dir: Path, tmp_path: Path) -> None:
+    with make_client(data_dir) as client:
+        override(client, "mali-1", target="olympics", action="pin", position=1)
+        override(client, "mali-1", target="mali-2", action="block")
+    # Reindex everything with another model (dimension): the catalog is rebuilt around the same ids.
+    store = Store.open(data_dir)
+    store.catalog.write(deletes=[r["id"] for r in CORPUS])  # type: ignore[misc]
+    store.close()
+    fresh = tmp_path / "fresh.jsonl"
+    store = Store.open(data_dir)
+    index_articles(store, HashingEmbedder(64), read_articles(str(write_corpus(fresh, CORPUS))))
+    store.close()
+    with make_client(data_dir) as client:
+        got = ids(client.get(path_of("mali-1") + "/related?k=3"))
+        assert got[0] == "olympics" and "mali-2" not in got
+
+
+def test_a_deleted_article_leaves_every_list_but_the_log_keeps_it(client: TestClient, data_dir: Path) -> None:
+    override(client, "mali-1", target="cocoa-1", action="pin", position=1)
+    assert client.delete(path_of("cocoa-1"), headers=AUTH).status_code == 204
+    assert "cocoa-1" not in ids(client.get(path_of("mali-1") + "/related?k=7"))
+    listed = client.get(path_of("mali-1") + "/overrides", headers=AUTH).json()["overrides"]
+    assert listed[0]["target"] == "cocoa-1" and listed[0]["target_exists"] is False
+    log = client.app.state.store.catalog.audit_log()  # type: ignore[attr-defined]
+    assert [(e.change, e.target, e.author) for e in log] == [("set", "cocoa-1", "api")]
