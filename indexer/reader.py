@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -144,3 +145,26 @@ def _read_csv(stream: IO[bytes]) -> Iterator[Item]:
         if isinstance(data.get("keywords"), str):
             data["keywords"] = [k.strip() for k in str(data["keywords"]).split(";") if k.strip()]
         yield validate_record(start, data)
+
+
+def link_pairs(stream: IO[str], *, header: bool = True) -> Iterator[tuple[str, str]]:
+    """(source, target) ids from CSV text with a header naming `source` and `target` columns, or,
+    with `header=False`, plain two-column lines too. Blank lines are skipped."""
+    reader = csv.reader(stream)
+    first = next(reader, None)
+    if first is None:
+        return
+    names = [cell.strip().casefold() for cell in first]
+    if header or "source" in names or "target" in names:
+        if not {"source", "target"} <= set(names):
+            raise InputError("the CSV header must name 'source' and 'target' columns")
+        columns = names.index("source"), names.index("target")
+        rows: Iterator[list[str]] = reader
+    else:
+        columns = 0, 1
+        rows = itertools.chain([first], reader)
+    for row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [*row, "", ""]
+        yield cells[columns[0]].strip(), cells[columns[1]].strip()

@@ -15,13 +15,22 @@ from typing import Any, TypeVar
 
 from indexer.article import keyword_key
 from indexer.catalog import Catalog, utc_now
-from indexer.overrides import AuditEntry, Override, expiry
+from indexer.overrides import SCOPES, AuditEntry, Override, expiry
 from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, OverrideNotFound
 
 T = TypeVar("T")
 
 ORIGINS = {"pin": "pinned", "link": "linked"}
-__all__ = ["InvalidOverride", "OverrideNotFound", "active_edits", "change", "described", "merge", "remove"]
+__all__ = [
+    "SCOPES",
+    "InvalidOverride",
+    "OverrideNotFound",
+    "active_edits",
+    "change",
+    "described",
+    "merge",
+    "remove",
+]
 
 
 @dataclass(frozen=True)

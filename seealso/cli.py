@@ -228,6 +228,7 @@ def check_links(
 
     Example: seealso check-links links.csv > checked.csv
     """
+    from indexer.reader import link_pairs
     from indexer.store import Store
     from ranking import Ranker
     from ranking.related import LINK_CHECK_COLUMNS
@@ -239,10 +240,7 @@ def check_links(
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     with stream:
-        reader = csv.DictReader(stream)
-        if not reader.fieldnames or not {"source", "target"} <= set(reader.fieldnames):
-            raise InputError("the CSV header must name 'source' and 'target' columns")
-        pairs = (((row.get("source") or "").strip(), (row.get("target") or "").strip()) for row in reader)
+        pairs = link_pairs(stream)
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(LINK_CHECK_COLUMNS)
         counts: dict[str, int] = {}
@@ -287,6 +285,20 @@ def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         elif isinstance(value, list):
             value = ", ".join(value)
         typer.echo(f"{key:>10}  {value}")
+
+
+@app.command("hash-password")
+def hash_password_command() -> None:
+    """Print a hash of a password (asked for twice) to put in SEEALSO_EDITOR_USERS.
+
+    Example: seealso hash-password  (then SEEALSO_EDITOR_USERS='{"alice": "<hash>"}' seealso serve)
+    """
+    from service.editor.auth import hash_password
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise InputError("the password is empty")
+    typer.echo(hash_password(password))
 
 
 @app.command()

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         0.5, description="check-links calls a link scoring at least this strong."
     )
 
+    editor_users: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Who may sign in to /editor, as JSON {"name": "password"}; a password may be a '
+        "hash from `seealso hash-password`.",
+    )
+    editor_public_read: bool = Field(False, description="Let anyone read /editor pages without signing in.")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs editor sessions; default: a random key kept in the data dir."
+    )
+
     def list_rules(self) -> ListRules:
         """The list-shaping rules these settings describe."""
         from ranking.shaping import ListRules

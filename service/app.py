@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import faiss
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,10 +22,12 @@ from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
 from seealso import __version__
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
+from service.editor import routes as editor
 from service.middleware import BodyLimit, EncodedIds, Metrics
 from service.routes import articles, health, keywords, overrides, search
 
 log = logging.getLogger("seealso.service")
+EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry
     for router in (health.router, articles.router, search.router, keywords.router, overrides.router):
         app.include_router(router)
+    app.include_router(editor.router)
+    app.mount("/editor/static", StaticFiles(directory=EDITOR_STATIC), name="editor-static")
     add_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics, registry=registry)

@@ -136,7 +136,7 @@ def test_stats(cli, indexed: Path) -> None:
 
 def test_every_command_has_help_with_an_example() -> None:
     runner = CliRunner()
-    for command in ["index", "delete", "related", "search", "check-links", "stats", "serve"]:
+    for command in ["index", "delete", "related", "search", "check-links", "stats", "serve", "hash-password"]:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert "Example: seealso " + command in result.stdout
@@ -165,3 +165,15 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert serve.stderr.startswith(
         "seealso: error: the index in this data dir was built with model 'test/hashing-8'"
     )
+
+
+def test_hash_password_prints_a_hash_that_signs_in(cli) -> None:
+    from seealso.config import Settings
+    from service.editor.auth import check_password
+
+    result = cli("hash-password", stdin="builder\nbuilder\n")
+    assert result.exit_code == 0
+    hashed = result.stdout.strip().splitlines()[-1]
+    assert hashed.startswith("pbkdf2_sha256$") and "builder" not in hashed
+    settings = Settings(editor_users={"bob": hashed})  # type: ignore[arg-type]
+    assert check_password(settings, "bob", "builder") and not check_password(settings, "bob", "nope")

@@ -1,0 +1,367 @@
+"""/editor: server-rendered pages where editors see suggested links, understand them and correct them.
+
+Reading needs a signed-in editor unless `editor_public_read` is set; every change needs one and the
+session's CSRF token. Changes go through `ranking.overrides`, as the API's do, and are logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import urllib.parse
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from indexer.article import keyword_key
+from indexer.overrides import AuditEntry
+from indexer.reader import link_pairs
+from indexer.store import Store
+from ranking import Keywords, Ranker, overrides
+from seealso.config import Settings
+from seealso.errors import ArticleNotFound, KeywordNotFound, SeealsoError
+from service.editor.auth import COOKIE, SESSION_SECONDS, Session, Sessions, check_password, csrf_ok
+from service.editor.pictures import SIZE, neighbourhood
+
+router = APIRouter(prefix="/editor", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+MAX_LINKS = 1000  # links checked per request on the page
+
+
+def _quote(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+templates.env.filters["q"] = _quote
+
+
+def article_url(article_id: str, **more: object) -> str:
+    return "/editor/article?" + urllib.parse.urlencode({"id": article_id, **more})
+
+
+def keyword_url(name: str, **more: object) -> str:
+    return "/editor/keyword?" + urllib.parse.urlencode({"name": name, **more})
+
+
+templates.env.globals.update(article_url=article_url, keyword_url=keyword_url, map_size=SIZE)
+
+
+# -- who is looking -------------------------------------------------------------------------------
+
+
+def _state(request: Request) -> tuple[Settings, Store, Ranker, Keywords, Sessions]:
+    app = request.app
+    if getattr(app.state, "sessions", None) is None:
+        app.state.sessions = Sessions(app.state.settings)
+    return app.state.settings, app.state.store, app.state.ranker, app.state.keywords, app.state.sessions
+
+
+def _session(request: Request) -> Session | None:
+    return _state(request)[4].read(request.cookies.get(COOKIE))
+
+
+def _reader(request: Request) -> Session | None:
+    """The signed-in editor, or None where reading is public; otherwise off to the sign-in page."""
+    session = _session(request)
+    if session is None and not request.app.state.settings.editor_public_read:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(
+            303,
+            "sign in first",
+            headers={"Location": "/editor/login?" + urllib.parse.urlencode({"next": target})},
+        )
+    return session
+
+
+def _writer(request: Request, csrf: str | None) -> Session:
+    session = _session(request)
+    if session is None:
+        raise HTTPException(401, "sign in to change anything")
+    if not csrf_ok(session, csrf):
+        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    return session
+
+
+def _page(request: Request, template: str, session: Session | None, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, template, {"session": session, "can_edit": session is not None, **context}
+    )
+
+
+def _back(value: str | None, fallback: str = "/editor") -> str:
+    """A local page to return to (never another site)."""
+    if value and value.startswith("/editor") and not value.startswith("//"):
+        return value
+    return fallback
+
+
+def _with(url: str, **params: object) -> str:
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k not in params]
+    query += [(k, str(v)) for k, v in params.items() if v is not None]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+# -- signing in -----------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/editor", error: str | None = None) -> HTMLResponse:
+    return _page(request, "login.html", _session(request), next=_back(next), error=error)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/editor",
+) -> Response:
+    settings, *_, sessions = _state(request)
+    if not check_password(settings, username, password):
+        return RedirectResponse(
+            "/editor/login?"
+            + urllib.parse.urlencode({"next": _back(next), "error": "wrong name or password"}),
+            status_code=303,
+        )
+    _, cookie = sessions.start(username)
+    response = RedirectResponse(_back(next), status_code=303)
+    response.set_cookie(
+        COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="lax", path="/editor",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
+    _writer(request, csrf)
+    response = RedirectResponse("/editor/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/editor")
+    return response
+
+
+# -- finding --------------------------------------------------------------------------------------
+
+
+@router.get("")
+def home(request: Request, q: str = "", error: str | None = None) -> Response:
+    """Find an article by words of its title or text, or by its id or URL."""
+    session = _reader(request)
+    _, store, ranker, _, _ = _state(request)
+    q = q.strip()
+    results: list[Any] = []
+    keyword = None
+    if q:
+        entry = store.catalog.get(q) or store.catalog.get_by_url(q)
+        if entry is not None:
+            return RedirectResponse(article_url(entry.article.id), status_code=303)
+        keyword = store.catalog.keyword_name(q)
+        results = ranker.search(q, 20).items
+    return _page(request, "home.html", session, q=q, results=results, keyword=keyword, error=error)
+
+
+# -- an article -----------------------------------------------------------------------------------
+
+
+@router.get("/article")
+def article_page(
+    request: Request,
+    id: str,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    find: str = "",
+    done: int | None = None,
+    error: str | None = None,
+) -> Response:
+    session = _reader(request)
+    _, store, ranker, _, _ = _state(request)
+    try:
+        entry = ranker.entry(id)
+    except ArticleNotFound as exc:
+        return RedirectResponse("/editor?" + urllib.parse.urlencode({"error": str(exc)}), status_code=303)
+    related = ranker.related(id, k)
+    wider = ranker.related(id, min(100, k + 15)).items  # the runners-up, for the map
+    shown = {item.article.id for item in related.items}
+    others = [(i.article.id, i.article.title) for i in wider if i.article.id not in shown][:15]
+    ids = [id, *shown, *(i for i, _ in others)]
+    points = neighbourhood(
+        id, entry.article.title, _vectors(store, ids),
+        [(i.article.id, i.article.title, i.origin) for i in related.items], others,
+    )  # fmt: skip
+    found = ranker.search(find, 10).items if find.strip() else []
+    return _page(
+        request, "article.html", session,
+        entry=entry, items=related.items, k=k, points=points, find=find, found=found,
+        overrides=overrides.described(store.catalog, "article", id),
+        scope="article", source=id, back=article_url(id, k=k),
+        done=_entry(store, done), error=error,
+    )  # fmt: skip
+
+
+def _vectors(store: Store, ids: list[str]) -> dict[str, np.ndarray]:
+    vids = {vid: article_id for article_id, (vid, _, _) in store.catalog.hashes(ids).items()}
+    held, vectors = store.vectors(np.asarray(list(vids), dtype=np.int64))
+    return {vids[int(v)]: vector for v, vector in zip(held, vectors, strict=True)}
+
+
+def _entry(store: Store, entry_id: int | None) -> AuditEntry | None:
+    if entry_id is None:
+        return None
+    found = store.catalog.audit_log(limit=1, before_id=entry_id + 1)
+    return found[0] if found and found[0].id == entry_id else None
+
+
+# -- a keyword ------------------------------------------------------------------------------------
+
+
+@router.get("/keyword")
+def keyword_page(
+    request: Request,
+    name: str,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    find: str = "",
+    done: int | None = None,
+    error: str | None = None,
+) -> Response:
+    session = _reader(request)
+    _, store, _, keywords, _ = _state(request)
+    try:
+        articles = keywords.articles(name, k)
+        related = keywords.related(name, k)
+    except KeywordNotFound as exc:
+        return RedirectResponse("/editor?" + urllib.parse.urlencode({"error": str(exc)}), status_code=303)
+    found = _state(request)[2].search(find, 10).items if find.strip() else []
+    return _page(
+        request, "keyword.html", session,
+        name=articles.keyword, tagged=articles.tagged, items=articles.items, related=related, k=k,
+        find=find, found=found,
+        overrides=overrides.described(store.catalog, "keyword", name),
+        keyword_overrides=overrides.described(store.catalog, "keyword_related", name),
+        source=name, audit_source=keyword_key(name), back=keyword_url(name, k=k),
+        done=_entry(store, done), error=error,
+    )  # fmt: skip
+
+
+# -- changes --------------------------------------------------------------------------------------
+
+
+@router.post("/override")
+def set_override(
+    request: Request,
+    scope: Annotated[str, Form()],
+    source: Annotated[str, Form()],
+    target: Annotated[str, Form()],
+    action: Annotated[str, Form()],
+    position: Annotated[str, Form()] = "",
+    expires_at: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/editor",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Pin, block or link `target` in a list; back to the page with the change (and its undo)."""
+    session = _writer(request, csrf)
+    store = _state(request)[1]
+    try:
+        if scope not in overrides.SCOPES:
+            raise overrides.InvalidOverride(f"scope: must be one of {', '.join(overrides.SCOPES)}")
+        place = int(position) if position.strip() else None
+        entry = overrides.change(
+            store.catalog, scope, source, target.strip(), action,
+            position=place, expires_at=expires_at or None, author=session.user,
+        )  # fmt: skip
+    except ValueError:
+        return RedirectResponse(_with(_back(back), error="position: a whole number"), status_code=303)
+    except SeealsoError as exc:
+        return RedirectResponse(_with(_back(back), error=str(exc)), status_code=303)
+    return RedirectResponse(_with(_back(back), done=entry.id, error=None), status_code=303)
+
+
+@router.post("/remove")
+def remove_override(
+    request: Request,
+    scope: Annotated[str, Form()],
+    source: Annotated[str, Form()],
+    target: Annotated[str, Form()],
+    back: Annotated[str, Form()] = "/editor",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    session = _writer(request, csrf)
+    try:
+        entry = overrides.remove(_state(request)[1].catalog, scope, source, target, author=session.user)
+    except SeealsoError as exc:
+        return RedirectResponse(_with(_back(back), error=str(exc)), status_code=303)
+    return RedirectResponse(_with(_back(back), done=entry.id if entry else None, error=None), status_code=303)
+
+
+@router.post("/undo")
+def undo(
+    request: Request,
+    entry: Annotated[int, Form()],
+    back: Annotated[str, Form()] = "/editor/audit",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Put an override back as it was before change `entry`."""
+    session = _writer(request, csrf)
+    try:
+        done = _state(request)[1].catalog.undo(entry, session.user)
+    except SeealsoError as exc:
+        return RedirectResponse(_with(_back(back), error=str(exc)), status_code=303)
+    return RedirectResponse(_with(_back(back), done=done.id, error=None), status_code=303)
+
+
+# -- checking links -------------------------------------------------------------------------------
+
+
+@router.get("/check")
+def check_page(request: Request) -> HTMLResponse:
+    return _page(request, "check.html", _reader(request), links="", results=None, error=None)
+
+
+@router.post("/check")
+def check_links(
+    request: Request,
+    links: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    """Score pasted or uploaded `source,target` links, as `seealso check-links` does."""
+    session = _reader(request)
+    settings, _, ranker, _, _ = _state(request)
+    text = links
+    if file is not None and file.filename:
+        text = file.file.read(settings.max_body_bytes).decode("utf-8-sig", errors="replace")
+    error, results = None, []
+    try:
+        pairs = list(link_pairs(io.StringIO(text), header=False))[:MAX_LINKS]
+        results = list(
+            ranker.check_links(pairs, weak=settings.weak_link_score, strong=settings.strong_link_score)
+        )
+        if not results:
+            error = "no links: paste lines of source,target"
+    except (SeealsoError, csv.Error) as exc:
+        error = str(exc)
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.verdict] = counts.get(result.verdict, 0) + 1
+    return _page(request, "check.html", session, links=text, results=results, counts=counts, error=error)
+
+
+# -- the audit log --------------------------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request, source: str | None = None, before: int | None = None, done: int | None = None,
+    error: str | None = None,
+) -> HTMLResponse:  # fmt: skip
+    session = _reader(request)
+    store = _state(request)[1]
+    entries = store.catalog.audit_log(limit=50, before_id=before, source=source or None)
+    more = entries[-1].id if len(entries) == 50 else None
+    back = "/editor/audit" + (f"?{urllib.parse.urlencode({'source': source})}" if source else "")
+    return _page(
+        request, "audit.html", session, entries=entries, source=source, more=more, back=back,
+        done=_entry(store, done), error=error,
+    )  # fmt: skip

@@ -1,0 +1,287 @@
+"""The editor page in real headless Chromium (Playwright) against a real `seealso serve` process.
+
+Each test works on its own articles, so they share one server. The API is read over HTTP after
+each change, to check that what the editor did is what readers get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from embeddings.hashing import HashingEmbedder
+from indexer.reader import read_articles
+from indexer.runner import index_articles
+from indexer.store import Store
+from tests.service.test_app import NEUTRAL_RULES, SEEALSO, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+]
+playwright = pytest.importorskip("playwright.sync_api")
+Page = playwright.Page
+expect = playwright.expect
+
+XSS = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"> Bamako'
+ARTICLES = [
+    {"id": "mali-1", "title": "Soldiers seize power in Bamako", "body": "Mali junta coup soldiers Bamako president arrested", "keywords": ["Mali", "coup"]},
+    {"id": "mali-2", "title": "Mali junta promises elections", "body": "Mali junta coup transition Bamako elections president", "keywords": ["Mali", "junta"]},
+    {"id": "mali-3", "title": "Sanctions on the Mali junta", "body": "ECOWAS sanctions Mali junta Bamako coup president", "keywords": ["Mali", "ECOWAS"]},
+    {"id": "mali-4", "title": "Bamako after the coup", "body": "Mali junta Bamako coup soldiers president streets", "keywords": ["Mali"]},
+    {"id": "mali-5", "title": "The junta and the press in Mali", "body": "Mali junta journalists press Bamako coup", "keywords": ["Mali", "press"]},
+    {"id": "niger-1", "title": "Coup in Niamey", "body": "Niger junta coup soldiers Niamey president", "keywords": ["Niger", "coup"]},
+    {"id": "cocoa-1", "title": "Cocoa prices soar", "body": "cocoa prices farmers harvest chocolate Abidjan", "keywords": ["cocoa"]},
+    {"id": "cocoa-2", "title": "Chocolate makers pay more for cocoa", "body": "cocoa chocolate makers prices harvest farmers", "keywords": ["cocoa"]},
+    {"id": "seine", "title": "Swimming in the Seine", "body": "Paris olympics swimmers river Seine water quality", "keywords": ["Olympics"]},
+    {"id": "xss", "title": XSS, "body": "Mali junta Bamako coup", "keywords": ["Mali"]},
+]  # fmt: skip
+TOKEN = "browser-token"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("editor")
+    source = root / "articles.jsonl"
+    source.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
+    store = Store.open(root / "data", create=True)
+    index_articles(store, HashingEmbedder(64), read_articles(str(source)))
+    store.close()
+    port = free_port()
+    env = {
+        **os.environ, **NEUTRAL_RULES,
+        "SEEALSO_PORT": str(port), "SEEALSO_DATA_DIR": str(root / "data"), "SEEALSO_MODEL": "test/hashing",
+        "SEEALSO_API_TOKEN": TOKEN, "SEEALSO_EDITOR_USERS": json.dumps({"alice": "wonderland"}),
+    }  # fmt: skip
+    process = subprocess.Popen([*SEEALSO, "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/readyz", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, next_path: str = "/editor") -> None:
+    page.goto("/editor/login?" + urllib.parse.urlencode({"next": next_path}))
+    page.get_by_label("Name").fill("alice")
+    page.get_by_label("Password").fill("wonderland")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+
+
+def api_items(server: str, path: str) -> list[dict[str, object]]:
+    with urllib.request.urlopen(server + path, timeout=10) as response:
+        return json.load(response)["items"]
+
+
+def related(server: str, article_id: str, k: int = 5) -> list[tuple[str, str]]:
+    items = api_items(server, f"/v1/articles/{urllib.parse.quote(article_id, safe='')}/related?k={k}")
+    return [(str(i["id"]), str(i["origin"])) for i in items]
+
+
+def listed(page: Page) -> list[str]:
+    return page.locator("ol.items > li.item").evaluate_all("items => items.map(i => i.dataset.id)")
+
+
+def test_reading_needs_a_sign_in_and_a_wrong_password_is_refused(page: Page) -> None:
+    page.goto("/editor/article?id=mali-1")
+    expect(page).to_have_url(re.compile(r"/editor/login\?next="))
+    page.get_by_label("Name").fill("alice")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("wrong name or password")
+    page.get_by_label("Password").fill("wonderland")
+    page.get_by_label("Name").fill("alice")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/editor/article\?id=mali-1$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Soldiers seize power in Bamako")
+
+
+def test_search_by_words_and_by_id(page: Page) -> None:
+    sign_in(page)
+    page.get_by_role("searchbox").fill("cocoa chocolate prices")
+    page.get_by_role("button", name="Find").click()
+    results = page.locator("ol.results a")
+    expect(results.first).to_have_text(re.compile("cocoa|Cocoa"))
+    page.get_by_role("searchbox").fill("seine")
+    page.get_by_role("button", name="Find").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Swimming in the Seine")
+
+
+def test_pin_shows_in_the_page_and_the_api_and_undo_restores(page: Page, server: str) -> None:
+    sign_in(page, "/editor/article?id=mali-1")
+    before = related(server, "mali-1")
+    assert listed(page)[:5] == [i for i, _ in before]
+    third = page.locator("li.item").nth(2)
+    target = third.get_attribute("data-id")
+    third.get_by_label("Position").fill("1")
+    third.get_by_role("button", name=re.compile("^Pin ")).click()
+    expect(page.get_by_role("status")).to_contain_text(f"Pinned {target} at position 1")
+    assert listed(page)[0] == target
+    expect(page.locator("li.item").first.locator(".badge")).to_have_text("pinned by an editor")
+    assert related(server, "mali-1")[0] == (target, "pinned")
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("status")).to_contain_text("Undone")
+    assert related(server, "mali-1") == before
+    assert listed(page)[:5] == [i for i, _ in before]
+
+
+def test_block_then_remove_the_block(page: Page, server: str) -> None:
+    sign_in(page, "/editor/article?id=mali-2")
+    first = page.locator("li.item").first.get_attribute("data-id")
+    page.locator("li.item").first.get_by_role("button", name=re.compile("^Block ")).click()
+    expect(page.get_by_role("status")).to_contain_text(f"Blocked {first}")
+    assert first not in listed(page)
+    assert first not in [i for i, _ in related(server, "mali-2", k=9)]
+    row = page.locator("table.overrides tr", has_text=first)
+    expect(row).to_contain_text("block")
+    row.get_by_role("button", name=re.compile("^Remove")).click()
+    expect(page.get_by_role("status")).to_contain_text(f"Removed the override of {first}")
+    assert first in [i for i, _ in related(server, "mali-2", k=9)]
+
+
+def test_link_an_article_found_by_search(page: Page, server: str) -> None:
+    sign_in(page, "/editor/article?id=mali-3&k=3")
+    assert "seine" not in listed(page)
+    page.get_by_label("Find an article to link").fill("Paris olympics swimmers")
+    page.get_by_label("Find an article to link").press("Enter")
+    found = page.locator("ol.results li", has_text="Swimming in the Seine")
+    found.get_by_label("Position").fill("2")
+    found.get_by_role("button", name="Link Swimming in the Seine").click()
+    expect(page.get_by_role("status")).to_contain_text("Linked seine at position 2")
+    assert listed(page)[1] == "seine"
+    assert related(server, "mali-3")[1] == ("seine", "linked")
+
+
+def test_keyword_page_pin_and_related_keyword_block(page: Page, server: str) -> None:
+    sign_in(page, "/editor/keyword?name=cocoa")
+    page.get_by_label("Find an article to link").fill("Paris olympics swimmers")
+    page.get_by_label("Find an article to link").press("Enter")
+    page.locator("ol.results li", has_text="Swimming in the Seine").get_by_role(
+        "button", name=re.compile("^Link")
+    ).click()
+    expect(page.get_by_role("status")).to_contain_text("Linked seine")
+    articles = api_items(server, "/v1/keywords/cocoa/articles?k=5")
+    assert ("seine", "linked") in [(a["id"], a["origin"]) for a in articles]
+    keywords = [k["keyword"] for k in api_items(server, "/v1/keywords/cocoa/related?k=5")]
+    block = page.get_by_role("button", name=f"Block keyword {keywords[0]}")
+    block.click()
+    expect(page.get_by_role("status")).to_contain_text("Blocked")
+    assert keywords[0] not in [k["keyword"] for k in api_items(server, "/v1/keywords/cocoa/related?k=5")]
+
+
+def test_article_text_is_shown_not_run(page: Page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    sign_in(page, "/editor/article?id=xss")
+    expect(page.get_by_role("heading", level=1)).to_have_text(XSS)
+    page.goto("/editor/article?id=mali-4&k=10")
+    expect(page.locator("li.item[data-id=xss] .head a")).to_have_text(XSS)
+    page.goto("/editor?q=" + urllib.parse.quote("junta Bamako"))
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("script").count() == 0 and page.locator("img").count() == 0
+    assert dialogs == []
+
+
+def tab_to(page: Page, target, limit: int = 80) -> None:  # type: ignore[no-untyped-def]
+    """Press Tab until `target` has the focus (as someone without a mouse would)."""
+    for _ in range(limit):
+        if target.evaluate("e => e === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {target}")
+
+
+def test_keyboard_only(page: Page, server: str) -> None:
+    page.goto("/editor/login?next=%2Feditor")
+    tab_to(page, page.get_by_label("Name"))
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type("wonderland")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    tab_to(page, page.get_by_role("searchbox"))
+    page.keyboard.type("press journalists")
+    page.keyboard.press("Enter")
+    tab_to(page, page.locator("ol.results a", has_text="The junta and the press in Mali"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("The junta and the press in Mali")
+    second = page.locator("li.item").nth(1)
+    target = second.get_attribute("data-id")
+    tab_to(page, second.get_by_label("Position"))
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1")
+    tab_to(page, second.get_by_role("button", name=re.compile("^Pin ")), limit=6)  # past the date's fields
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text(f"Pinned {target} at position 1")
+    assert related(server, "mali-5")[0] == (target, "pinned")
+    tab_to(page, page.get_by_role("button", name="Undo"), limit=1)  # the focus is on it after a change
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Undone")
+    assert related(server, "mali-5")[0][1] == "automatic"
+
+
+def test_check_links_flags_weak_ones(page: Page) -> None:
+    sign_in(page, "/editor/check")
+    page.get_by_label("Links").fill("source,target\nmali-1,mali-4\nmali-1,cocoa-2\nmali-1,ghost\n")
+    page.get_by_role("button", name="Check").click()
+    rows = page.locator("table.checks tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(1)).to_have_class("verdict-weak")
+    expect(rows.nth(2)).to_contain_text("unknown target 'ghost'")
+    expect(page.locator(".summary")).to_contain_text("3 links")
+
+
+def test_audit_log_lists_changes_and_undoes_them(page: Page, server: str) -> None:
+    sign_in(page, "/editor/article?id=niger-1")
+    page.locator("li.item").first.get_by_role("button", name=re.compile("^Block ")).click()
+    expect(page.get_by_role("status")).to_contain_text("Blocked")
+    page.get_by_role("link", name="Audit log").click()
+    row = page.locator("table.audit tbody tr").first
+    expect(row).to_contain_text("alice")
+    expect(row).to_contain_text("niger-1")
+    row.get_by_role("button", name=re.compile("^Undo")).click()
+    expect(page.locator("table.audit tbody tr").first).to_contain_text("undo")
+    assert all(origin == "automatic" for _, origin in related(server, "niger-1"))
