@@ -374,6 +374,10 @@ class Catalog:
         with self._lock:
             return editing.for_source(self._db, scope, source)
 
+    def all_overrides(self) -> list[editing.Override]:
+        with self._lock:
+            return editing.every(self._db)
+
     def overrides_version(self) -> int:
         with self._lock:
             return editing.version(self._db)

@@ -139,6 +139,11 @@ def for_source(db: sqlite3.Connection, scope: str, source: str) -> list[Override
     return [Override(*row) for row in rows]
 
 
+def every(db: sqlite3.Connection) -> list[Override]:
+    rows = db.execute(f"SELECT {_COLUMNS} FROM overrides ORDER BY scope, source, target").fetchall()
+    return [Override(*row) for row in rows]
+
+
 def get(db: sqlite3.Connection, scope: str, source: str, target: str) -> Override | None:
     row = db.execute(
         f"SELECT {_COLUMNS} FROM overrides WHERE scope = ? AND source = ? AND target = ?",

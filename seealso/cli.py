@@ -287,6 +287,61 @@ def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         typer.echo(f"{key:>10}  {value}")
 
 
+overrides_app = typer.Typer(
+    cls=_Commands, no_args_is_help=True, help="Editors' pins, blocks and links: export and import them."
+)
+app.add_typer(overrides_app, name="overrides")
+
+
+@overrides_app.command("export")
+def export_overrides(data_dir: DataDir = None) -> None:
+    """Write every editor's override as JSON lines to stdout (to keep them, or to carry them to a
+    data dir indexed with another model).
+
+    Example: seealso overrides export -d old-data > overrides.jsonl
+    """
+    from indexer.store import Store
+
+    store = Store.open(settings(data_dir).data_dir)
+    for override in store.catalog.all_overrides():
+        typer.echo(json.dumps(override.to_dict(), ensure_ascii=False))
+    store.close()
+
+
+@overrides_app.command("import")
+def import_overrides(
+    path: Annotated[str, typer.Argument(help="JSON lines from `seealso overrides export`; - reads stdin.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Add overrides from an export (replacing those of the same list and target); each is logged.
+
+    Example: seealso overrides import overrides.jsonl -d new-data
+    """
+    from indexer.overrides import Override
+    from indexer.store import Store
+
+    store = Store.open(settings(data_dir).data_dir)
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    imported, rejected = 0, 0
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                key = {name: data[name] for name in ("scope", "source", "target", "action")}
+                override = Override(**key, position=data.get("position"), expires_at=data.get("expires_at"))
+                store.catalog.set_override(override, str(data.get("author") or "import"))
+                imported += 1
+            except (ValueError, KeyError, TypeError, SeealsoError) as exc:
+                err(f"line {number}: {exc}")
+                rejected += 1
+    store.close()
+    err(f"imported {imported}, rejected {rejected}")
+    if rejected:
+        raise typer.Exit(EXIT_REJECTED)
+
+
 @app.command("hash-password")
 def hash_password_command() -> None:
     """Print a hash of a password (asked for twice) to put in SEEALSO_EDITOR_USERS.

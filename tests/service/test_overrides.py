@@ -6,11 +6,13 @@ import urllib.parse
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from embeddings.hashing import HashingEmbedder
 from indexer.reader import read_articles
 from indexer.runner import index_articles
 from indexer.store import Store
+from seealso.cli import app
 from tests.service.test_api import (
     AUTH,
     CORPUS,
@@ -154,21 +156,50 @@ def test_keyword_page_overrides(client: TestClient) -> None:
     assert unknown.status_code == 404
 
 
-def test_overrides_survive_a_full_reindex_and_a_model_change(data_dir: Path, tmp_path: Path) -> None:
+def test_overrides_survive_a_full_reindex(data_dir: Path, tmp_path: Path) -> None:
     with make_client(data_dir) as client:
         override(client, "mali-1", target="olympics", action="pin", position=1)
         override(client, "mali-1", target="mali-2", action="block")
-    # Reindex everything with another model (dimension): the catalog is rebuilt around the same ids.
+    # Every article deleted and indexed again: new vector ids, the same article ids.
     store = Store.open(data_dir)
-    store.catalog.write(deletes=[r["id"] for r in CORPUS])  # type: ignore[misc]
-    store.close()
-    fresh = tmp_path / "fresh.jsonl"
-    store = Store.open(data_dir)
-    index_articles(store, HashingEmbedder(64), read_articles(str(write_corpus(fresh, CORPUS))))
+    store.catalog.write(deletes=[str(r["id"]) for r in CORPUS])
+    index_articles(
+        store, HashingEmbedder(64), read_articles(str(write_corpus(tmp_path / "again.jsonl", CORPUS)))
+    )
     store.close()
     with make_client(data_dir) as client:
         got = ids(client.get(path_of("mali-1") + "/related?k=3"))
         assert got[0] == "olympics" and "mali-2" not in got
+
+
+def test_overrides_carry_to_a_data_dir_of_another_model(data_dir: Path, tmp_path: Path) -> None:
+    with make_client(data_dir) as client:
+        override(client, "mali-1", target="olympics", action="pin", position=1)
+        override(client, "mali-1", target="mali-2", action="block")
+        response = client.post(
+            "/v1/keywords/mali/overrides", json={"target": "cocoa-1", "action": "link"}, headers=AUTH
+        )
+        assert response.status_code == 201
+    other = tmp_path / "other-model"
+    store = Store.open(other, create=True)
+    index_articles(
+        store, HashingEmbedder(32), read_articles(str(write_corpus(tmp_path / "c2.jsonl", CORPUS)))
+    )
+    store.close()
+    runner = CliRunner()
+    exported = runner.invoke(app, ["overrides", "export", "-d", str(data_dir)])
+    assert exported.exit_code == 0 and len(exported.stdout.splitlines()) == 3
+    bad_line = '{"scope": "article", "source": "mali-1", "target": "x", "action": "star"}\n'
+    imported = runner.invoke(
+        app, ["overrides", "import", "-", "-d", str(other)], input=exported.stdout + bad_line
+    )
+    assert imported.exit_code == 3
+    assert "line 4: action: must be one of pin, block, link" in imported.stderr
+    assert "imported 3, rejected 1" in imported.stderr
+    with make_client(other, model="test/hashing-32") as client:
+        got = ids(client.get(path_of("mali-1") + "/related?k=3"))
+        assert got[0] == "olympics" and "mali-2" not in got
+        assert "cocoa-1" in ids(client.get("/v1/keywords/mali/articles?k=10"))
 
 
 def test_a_deleted_article_leaves_every_list_but_the_log_keeps_it(client: TestClient, data_dir: Path) -> None:
