@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 SEEALSO_PORT ?= 8000
 DEMO_DATA ?= demo-data
+# Who may sign in to the demo's editor page (JSON name → password).
+DEMO_EDITORS ?= {"editor": "demo"}
 BIN := $(VENV)/bin
 # A CPU build of PyTorch; an unpinned torch would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
@@ -24,9 +26,10 @@ demo: install
 	@echo
 	@echo "seealso demo is at http://127.0.0.1:$(SEEALSO_PORT)/"
 	@echo "  try http://127.0.0.1:$(SEEALSO_PORT)/v1/articles/mali-coup-01-en/related?k=5"
+	@echo "  editor page at http://127.0.0.1:$(SEEALSO_PORT)/editor  (sign in as editor / demo)"
 	@echo "  API docs at http://127.0.0.1:$(SEEALSO_PORT)/docs  (Ctrl-C stops it)"
 	@echo
-	$(BIN)/seealso serve --data-dir $(DEMO_DATA) --host 127.0.0.1 --port $(SEEALSO_PORT)
+	SEEALSO_EDITOR_USERS='$(DEMO_EDITORS)' $(BIN)/seealso serve --data-dir $(DEMO_DATA) --host 127.0.0.1 --port $(SEEALSO_PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -154,6 +154,7 @@ def test_pin_shows_in_the_page_and_the_api_and_undo_restores(page: Page, server:
     sign_in(page, "/editor/article?id=mali-1")
     before = related(server, "mali-1")
     assert listed(page)[:5] == [i for i, _ in before]
+    assert page.locator(".map svg circle").count() == 1 + len(listed(page))  # the article and its list
     third = page.locator("li.item").nth(2)
     target = third.get_attribute("data-id")
     third.get_by_label("Position").fill("1")
