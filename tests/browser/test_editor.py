@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,7 +21,7 @@ from embeddings.hashing import HashingEmbedder
 from indexer.reader import read_articles
 from indexer.runner import index_articles
 from indexer.store import Store
-from tests.service.test_app import NEUTRAL_RULES, SEEALSO, free_port
+from tests.service.test_app import NEUTRAL_RULES, free_port, serving
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -60,28 +58,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = Store.open(root / "data", create=True)
     index_articles(store, HashingEmbedder(64), read_articles(str(source)))
     store.close()
-    port = free_port()
     env = {
         **os.environ, **NEUTRAL_RULES,
-        "SEEALSO_PORT": str(port), "SEEALSO_DATA_DIR": str(root / "data"), "SEEALSO_MODEL": "test/hashing",
+        "SEEALSO_PORT": str(free_port()), "SEEALSO_DATA_DIR": str(root / "data"), "SEEALSO_MODEL": "test/hashing",
         "SEEALSO_API_TOKEN": TOKEN, "SEEALSO_EDITOR_USERS": json.dumps({"alice": "wonderland"}),
     }  # fmt: skip
-    process = subprocess.Popen([*SEEALSO, "serve"], env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/readyz", timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+    with serving(env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

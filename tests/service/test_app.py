@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -112,20 +113,12 @@ NEUTRAL_RULES = {
 SEEALSO = [sys.executable, "-c", "from seealso.cli import main; main()"]
 
 
-@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
-def server(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """`seealso serve` as a real process on a free loopback port; yields its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "SEEALSO_PORT": str(port),
-        "SEEALSO_DATA_DIR": str(data_dir),
-        "SEEALSO_MODEL": "test/hashing",
-        **NEUTRAL_RULES,
-    }
-    workers = ["--workers", str(request.param)]
-    process = subprocess.Popen([*SEEALSO, "serve", *workers], env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+@contextlib.contextmanager
+def serving(env: dict[str, str], *args: str) -> Iterator[str]:
+    """`seealso serve` as a real process with `env` (SEEALSO_PORT included), until it is ready;
+    yields its base URL and stops it afterwards."""
+    process = subprocess.Popen([*SEEALSO, "serve", *args], env=env, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{env['SEEALSO_PORT']}"
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -141,6 +134,20 @@ def server(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def server(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """`seealso serve` as a real process on a free loopback port; yields its base URL."""
+    env = {
+        **os.environ,
+        "SEEALSO_PORT": str(free_port()),
+        "SEEALSO_DATA_DIR": str(data_dir),
+        "SEEALSO_MODEL": "test/hashing",
+        **NEUTRAL_RULES,
+    }
+    with serving(env, "--workers", str(request.param)) as base:
+        yield base
 
 
 def test_real_server_process(server: str) -> None:
