@@ -174,6 +174,7 @@ class Keywords:
         items.sort(
             key=lambda i: (-math.floor(i.score / TIE_BAND), _negated(i.article.published_at), i.article.id)
         )
+        items = self._collapse(items, {e.article.id: vid for vid, e in entries.items()}, 2 * k + 10)
         edits = active_edits(self.store.catalog, "keyword", keyword_key(keyword))
         if edits:
             items = [i for i in items if i.article.id not in edits.targets]
@@ -181,6 +182,28 @@ class Keywords:
             chosen = [(o, item) for o, item in placed if item and item.article.id not in filters.exclude]
             items = merge(items, chosen, k, lambda i: i.score)
         return KeywordArticles(self.display_name(keyword), len(tagged), items[:k])
+
+    def _collapse(self, items: list[RelatedItem], vid_of: dict[str, int], depth: int) -> list[RelatedItem]:
+        """Near-duplicates among the first `depth` items (an update, a syndicated copy, a translation
+        the model reads) take one place, the first one's, which lists the others as `duplicates`."""
+        head = items[:depth]
+        held, vectors = self.store.vectors(np.asarray([vid_of[i.article.id] for i in head], dtype=np.int64))
+        vector_of = dict(zip(held.tolist(), vectors, strict=True))
+        threshold = self.ranker.rules.duplicate_similarity
+        kept: list[RelatedItem] = []
+        compared: list[tuple[RelatedItem, np.ndarray]] = []  # the kept items that have a vector
+        for item in head:
+            vector = vector_of.get(vid_of[item.article.id])
+            if vector is not None and compared:
+                similarity = np.stack([v for _, v in compared]) @ vector
+                best = int(np.argmax(similarity))
+                if similarity[best] >= threshold:
+                    compared[best][0].reasons.setdefault("duplicates", []).append(item.article.id)
+                    continue
+            kept.append(item)
+            if vector is not None:
+                compared.append((item, vector))
+        return kept + items[depth:]
 
     def _editor_item(self, override: Override, center: np.ndarray, tagged: set[int]) -> RelatedItem | None:
         entry = self.store.catalog.get(override.target)

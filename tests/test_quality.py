@@ -125,3 +125,17 @@ def test_a_multilingual_model_set_by_configuration(tmp_path: Path) -> None:
 def test_model_card_languages(tmp_path: Path, front: str, expected: frozenset[str] | None) -> None:
     (tmp_path / "README.md").write_text(f"---\n{front}\n---\n# a model\n", encoding="utf-8")
     assert model_card_languages(tmp_path) == expected
+
+
+def test_a_keyword_page_shows_a_story_once(ranker: Ranker) -> None:
+    from ranking import Keywords
+
+    page = Keywords(ranker).articles("Mali", k=20)
+    shown = [i.article.id for i in page.items]
+    assert len(shown) == 20
+    assert not {"ecowas-summit-02-en", "ecowas-summit-02-en-update"} <= set(shown)
+    merged = [i for i in page.items if i.reasons.get("duplicates")]
+    assert any(
+        {i.article.id, *i.reasons["duplicates"]} >= {"ecowas-summit-02-en", "ecowas-summit-02-en-update"}
+        for i in merged
+    )
