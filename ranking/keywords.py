@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from embeddings.base import normalize
-from indexer.article import keyword_key
+from indexer.article import Article, keyword_key
 from indexer.overrides import Override
 from indexer.store import Store
 from ranking.filters import Filters
-from ranking.overrides import ORIGINS, active_edits, merge
-from ranking.related import EDITOR_FIELDS, NO_FILTERS, Ranker, RelatedItem
+from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
+from ranking.related import NO_FILTERS, Ranker, RelatedItem
 from seealso.errors import KeywordNotFound
 
 # A tagged article's score gets this bonus: the tag is an editor's word that it is on the subject.
@@ -165,23 +165,18 @@ class Keywords:
             entry = entries.get(vid)
             if entry is None or not filters.matches(entry.article):
                 continue
-            is_tagged = vid in tagged_set
-            cosine = similarity[vid]
-            score = min(1.0, cosine + TAG_BONUS) if is_tagged else cosine
-            items.append(
-                RelatedItem(entry.article, score, {"tagged": is_tagged, "similarity": round(cosine, 4)})
-            )
+            items.append(_article_item(entry.article, similarity[vid], vid in tagged_set))
         items.sort(
             key=lambda i: (-math.floor(i.score / TIE_BAND), _negated(i.article.published_at), i.article.id)
         )
         items = self._collapse(items, {e.article.id: vid for vid, e in entries.items()}, 2 * k + 10)
         edits = active_edits(self.store.catalog, "keyword", keyword_key(keyword))
-        if edits:
-            items = [i for i in items if i.article.id not in edits.targets]
-            placed = [(o, self._editor_item(o, center, tagged_set)) for o in edits.placed]
-            chosen = [(o, item) for o, item in placed if item and item.article.id not in filters.exclude]
-            items = merge(items, chosen, k, lambda i: i.score)
-        return KeywordArticles(self.display_name(keyword), len(tagged), items[:k])
+        automatic = [i for i in items if i.article.id not in edits.targets]
+        placed = [(o, self._editor_item(o, center, tagged_set)) for o in edits.placed]
+        chosen = [(o, item) for o, item in placed if item and item.article.id not in filters.exclude]
+        return KeywordArticles(
+            self.display_name(keyword), len(tagged), merge(automatic, chosen, k, lambda i: i.score)
+        )
 
     def _collapse(self, items: list[RelatedItem], vid_of: dict[str, int], depth: int) -> list[RelatedItem]:
         """Near-duplicates among the first `depth` items (an update, a syndicated copy, a translation
@@ -210,15 +205,11 @@ class Keywords:
         vector = None if entry is None else self.store.vector(entry.vid)
         if entry is None or vector is None:
             return None
-        cosine = float(vector @ center)
-        is_tagged = entry.vid in tagged
-        reasons = {
-            "tagged": is_tagged,
-            "similarity": round(cosine, 4),
-            "editor": {k: v for k, v in override.to_dict().items() if k in EDITOR_FIELDS},
-        }
-        score = min(1.0, cosine + TAG_BONUS) if is_tagged else cosine
-        return RelatedItem(entry.article, score, reasons, ORIGINS[override.action])
+        item = _article_item(
+            entry.article, float(vector @ center), entry.vid in tagged, ORIGINS[override.action]
+        )
+        item.reasons["editor"] = editor_reason(override)
+        return item
 
     def related(self, keyword: str, k: int = 10) -> list[RelatedKeyword]:
         """Keywords related to `keyword`, best first.
@@ -237,42 +228,33 @@ class Keywords:
         nearest = np.argsort(-similarity)[: 4 * k + 1]
         candidates = (set(together) | {int(i) for i in nearest}) - {index}
         mine = float(stats.counts[index])
-        out = []
-        for other in candidates:
+
+        def scored(other: int, origin: str = "automatic") -> RelatedKeyword:
             cooccurrence = together[other] / math.sqrt(mine * float(stats.counts[other]))
             cosine = float(similarity[other])
             score = 0.5 * cooccurrence + 0.5 * max(0.0, cosine)
-            out.append(
-                RelatedKeyword(stats.names[other], score, int(stats.counts[other]), together[other], cosine)
-            )
-        out.sort(key=lambda r: (-r.score, r.keyword))
+            count = int(stats.counts[other])
+            return RelatedKeyword(stats.names[other], score, count, together[other], cosine, origin)
+
+        out = sorted((scored(other) for other in candidates), key=lambda r: (-r.score, r.keyword))
         edits = active_edits(self.store.catalog, "keyword_related", stats.keys[index])
-        if not edits:
-            return out[:k]
         automatic = [r for r in out if keyword_key(r.keyword) not in edits.targets]
-        placed = []
-        for o in edits.placed:
-            found = stats.position.get(o.target)
-            if found is None:
-                continue
-            other = found
-            cosine = float(similarity[other])
-            cooccurrence = together[other] / math.sqrt(mine * float(stats.counts[other]))
-            score = 0.5 * cooccurrence + 0.5 * max(0.0, cosine)
-            item = RelatedKeyword(
-                stats.names[other],
-                score,
-                int(stats.counts[other]),
-                together[other],
-                cosine,
-                ORIGINS[o.action],
-            )
-            placed.append((o, item))
+        placed = [
+            (o, scored(stats.position[o.target], ORIGINS[o.action]))
+            for o in edits.placed
+            if o.target in stats.position
+        ]
         return merge(automatic, placed, k, lambda r: r.score)
 
     def display_name(self, keyword: str) -> str:
         """How the keyword is usually written (its most common spelling in the catalog)."""
         return self.store.catalog.keyword_name(keyword) or " ".join(keyword.split())
+
+
+def _article_item(article: Article, cosine: float, tagged: bool, origin: str = "automatic") -> RelatedItem:
+    """An article on a keyword page: its similarity to the keyword, plus TAG_BONUS when tagged."""
+    score = min(1.0, cosine + TAG_BONUS) if tagged else cosine
+    return RelatedItem(article, score, {"tagged": tagged, "similarity": round(cosine, 4)}, origin)
 
 
 def _negated(stamp: str | None) -> str:

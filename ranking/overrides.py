@@ -21,6 +21,7 @@ from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, Ov
 T = TypeVar("T")
 
 ORIGINS = {"pin": "pinned", "link": "linked"}
+EDITOR_FIELDS = ("action", "position", "expires_at", "author", "created_at")
 __all__ = [
     "SCOPES",
     "InvalidOverride",
@@ -59,6 +60,11 @@ def active_edits(catalog: Catalog, scope: str, source: str) -> Edits:
     return Edits(
         frozenset(o.target for o in found if o.action == "block"), [o for o in found if o.action != "block"]
     )
+
+
+def editor_reason(override: Override) -> dict[str, Any]:
+    """What an editor's item says about its override, in `reasons.editor`."""
+    return {k: v for k, v in override.to_dict().items() if k in EDITOR_FIELDS}
 
 
 def merge(

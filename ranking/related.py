@@ -26,14 +26,12 @@ from indexer.catalog import Entry
 from indexer.overrides import Override
 from indexer.store import Store
 from ranking.filters import Filters
-from ranking.overrides import ORIGINS, active_edits, merge
+from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
 from ranking.scoring import Profile, Relevance, Scorer, empty_profile
 from ranking.shaping import Candidate, ListRules, shape
 from seealso.errors import ArticleNotFound, SeealsoError
 
 NO_FILTERS = Filters()
-# What an editor's item tells about its override.
-EDITOR_FIELDS = ("action", "position", "expires_at", "author", "created_at")
 # How deep check-links looks for a link target in the source's ranking.
 RANK_DEPTH = 100
 
@@ -163,28 +161,21 @@ class Ranker:
         """The `k` articles most related to `article_id`, the article itself and its own
         near-duplicates left out. Filters apply before the list is cut to `k`."""
         rules = rules or self.rules
+        if not self.cache_size:
+            return self._related(article_id, k, filters, rules, now)
         catalog = self.store.catalog
-        key = (
-            article_id,
-            k,
-            filters,
-            rules,
-            now or int(time.time() // 3600),
-            catalog.seq(),
-            catalog.overrides_version(),
-        )
-        if self.cache_size:
-            with self._lists_lock:
-                cached = self._lists.get(key)
-                if cached is not None:
-                    self._lists.move_to_end(key)
-                    return cached
+        hour = now or int(time.time() // 3600)
+        key = (article_id, k, filters, rules, hour, catalog.seq(), catalog.overrides_version())
+        with self._lists_lock:
+            cached = self._lists.get(key)
+            if cached is not None:
+                self._lists.move_to_end(key)
+                return cached
         result = self._related(article_id, k, filters, rules, now)
-        if self.cache_size:
-            with self._lists_lock:
-                self._lists[key] = result
-                while len(self._lists) > self.cache_size:
-                    self._lists.popitem(last=False)
+        with self._lists_lock:
+            self._lists[key] = result
+            while len(self._lists) > self.cache_size:
+                self._lists.popitem(last=False)
         return result
 
     def _related(
@@ -194,22 +185,18 @@ class Ranker:
         vector = self._vector(entry)
         source = self._profile(entry)
         edits = active_edits(self.store.catalog, "article", article_id)
-        if not edits:
-            return RelatedList(
-                entry.article, self._list(vector, source, entry.article, k, filters, rules, now, {entry.vid})
-            )
-        found = self.store.catalog.hashes(sorted(edits.targets))  # id → (vid, ...)
-        skip = {entry.vid} | {found[i][0] for i in edits.targets if i in found}
+        found = self.store.catalog.hashes(sorted(edits.targets))  # id → (vid, ...); none without edits
+        skip = {entry.vid} | {vid for vid, _, _ in found.values()}
         automatic = self._list(vector, source, entry.article, k, filters, rules, now, skip)
         placed = [
-            (o, self.editor_item(entry, vector, source, o))
+            (o, self._editor_item(entry, vector, source, o))
             for o in edits.placed
             if o.target in found and o.target not in filters.exclude
         ]
         items = merge(automatic, [(o, item) for o, item in placed if item is not None], k, lambda i: i.score)
         return RelatedList(entry.article, items)
 
-    def editor_item(
+    def _editor_item(
         self, source: Entry, vector: np.ndarray, profile: Profile, override: Override
     ) -> RelatedItem | None:
         """The item an editor put in `source`'s list, scored and explained like the others."""
@@ -222,7 +209,7 @@ class Ranker:
             **relevance.components(),
             "shared_keywords": shared_keywords(source.article, target.article),
             "shared_names": relevance.shared_names,
-            "editor": {k: v for k, v in override.to_dict().items() if k in EDITOR_FIELDS},
+            "editor": editor_reason(override),
         }
         return RelatedItem(target.article, relevance.score, reasons, ORIGINS[override.action])
 
