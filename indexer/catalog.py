@@ -395,10 +395,15 @@ class Catalog:
         """Remove the override of `target` in that list; None when there was none."""
         return self._change(utc_now(), author, "remove", (scope, source, target), None)
 
+    def audit_entry(self, entry_id: int | None) -> editing.AuditEntry | None:
+        if entry_id is None:
+            return None
+        with self._lock:
+            return editing.audit_entry(self._db, entry_id)
+
     def undo(self, entry_id: int, author: str) -> editing.AuditEntry:
         """Put the override that change `entry_id` touched back as it was before that change."""
-        with self._lock:
-            entry = editing.audit_entry(self._db, entry_id)
+        entry = self.audit_entry(entry_id)
         if entry is None:
             raise InvalidOverride(f"no change {entry_id} in the audit log")
         key = (entry.scope, entry.source, entry.target)

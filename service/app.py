@@ -23,6 +23,7 @@ from seealso import __version__
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
 from service.editor import routes as editor
+from service.editor.auth import Sessions
 from service.middleware import BodyLimit, EncodedIds, Metrics
 from service.routes import articles, health, keywords, overrides, search
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         ranker = Ranker(store, embedder, rules=settings.list_rules(), cache_size=settings.list_cache_size)
         app.state.store = store
+        app.state.sessions = Sessions(settings)
         app.state.ranker = ranker
         app.state.keywords = Keywords(
             ranker,

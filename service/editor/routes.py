@@ -18,10 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from indexer.article import keyword_key
-from indexer.overrides import AuditEntry
 from indexer.reader import link_pairs
 from indexer.store import Store
-from ranking import Keywords, Ranker, overrides
+from ranking import Ranker, overrides
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, KeywordNotFound, SeealsoError
 from service.editor.auth import COOKIE, SESSION_SECONDS, Session, Sessions, check_password, csrf_ok
@@ -53,15 +52,21 @@ templates.env.globals.update(article_url=article_url, keyword_url=keyword_url, m
 # -- who is looking -------------------------------------------------------------------------------
 
 
-def _state(request: Request) -> tuple[Settings, Store, Ranker, Keywords, Sessions]:
-    app = request.app
-    if getattr(app.state, "sessions", None) is None:
-        app.state.sessions = Sessions(app.state.settings)
-    return app.state.settings, app.state.store, app.state.ranker, app.state.keywords, app.state.sessions
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _ranker(request: Request) -> Ranker:
+    return request.app.state.ranker
 
 
 def _session(request: Request) -> Session | None:
-    return _state(request)[4].read(request.cookies.get(COOKIE))
+    sessions: Sessions = request.app.state.sessions
+    return sessions.read(request.cookies.get(COOKIE))
 
 
 def _reader(request: Request) -> Session | None:
@@ -99,6 +104,11 @@ def _back(value: str | None, fallback: str = "/editor") -> str:
     return fallback
 
 
+def _go(url: str, **params: object) -> RedirectResponse:
+    """A redirect to a page of the editor, with `params` set in its query (None removes one)."""
+    return RedirectResponse(_with(url, **params), status_code=303)
+
+
 def _with(url: str, **params: object) -> str:
     parts = urllib.parse.urlsplit(url)
     query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k not in params]
@@ -121,14 +131,9 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/editor",
 ) -> Response:
-    settings, *_, sessions = _state(request)
-    if not check_password(settings, username, password):
-        return RedirectResponse(
-            "/editor/login?"
-            + urllib.parse.urlencode({"next": _back(next), "error": "wrong name or password"}),
-            status_code=303,
-        )
-    _, cookie = sessions.start(username)
+    if not check_password(_settings(request), username, password):
+        return _go("/editor/login", next=_back(next), error="wrong name or password")
+    _, cookie = request.app.state.sessions.start(username)
     response = RedirectResponse(_back(next), status_code=303)
     response.set_cookie(
         COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="lax", path="/editor",
@@ -152,14 +157,14 @@ def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Resp
 def home(request: Request, q: str = "", error: str | None = None) -> Response:
     """Find an article by words of its title or text, or by its id or URL."""
     session = _reader(request)
-    _, store, ranker, _, _ = _state(request)
+    store, ranker = _store(request), _ranker(request)
     q = q.strip()
     results: list[Any] = []
     keyword = None
     if q:
         entry = store.catalog.get(q) or store.catalog.get_by_url(q)
         if entry is not None:
-            return RedirectResponse(article_url(entry.article.id), status_code=303)
+            return _go(article_url(entry.article.id))
         keyword = store.catalog.keyword_name(q)
         results = ranker.search(q, 20).items
     return _page(request, "home.html", session, q=q, results=results, keyword=keyword, error=error)
@@ -178,11 +183,11 @@ def article_page(
     error: str | None = None,
 ) -> Response:
     session = _reader(request)
-    _, store, ranker, _, _ = _state(request)
+    store, ranker = _store(request), _ranker(request)
     try:
         entry = ranker.entry(id)
     except ArticleNotFound as exc:
-        return RedirectResponse("/editor?" + urllib.parse.urlencode({"error": str(exc)}), status_code=303)
+        return _go("/editor", error=str(exc))
     related = ranker.related(id, k)
     wider = ranker.related(id, min(100, k + 15)).items  # the runners-up, for the map
     shown = {item.article.id for item in related.items}
@@ -198,7 +203,7 @@ def article_page(
         entry=entry, items=related.items, k=k, points=points, find=find, found=found,
         overrides=overrides.described(store.catalog, "article", id),
         scope="article", source=id, back=article_url(id, k=k),
-        done=_entry(store, done), error=error,
+        done=store.catalog.audit_entry(done), error=error,
     )  # fmt: skip
 
 
@@ -206,13 +211,6 @@ def _vectors(store: Store, ids: list[str]) -> dict[str, np.ndarray]:
     vids = {vid: article_id for article_id, (vid, _, _) in store.catalog.hashes(ids).items()}
     held, vectors = store.vectors(np.asarray(list(vids), dtype=np.int64))
     return {vids[int(v)]: vector for v, vector in zip(held, vectors, strict=True)}
-
-
-def _entry(store: Store, entry_id: int | None) -> AuditEntry | None:
-    if entry_id is None:
-        return None
-    found = store.catalog.audit_log(limit=1, before_id=entry_id + 1)
-    return found[0] if found and found[0].id == entry_id else None
 
 
 # -- a keyword ------------------------------------------------------------------------------------
@@ -228,13 +226,13 @@ def keyword_page(
     error: str | None = None,
 ) -> Response:
     session = _reader(request)
-    _, store, _, keywords, _ = _state(request)
+    store, keywords = _store(request), request.app.state.keywords
     try:
         articles = keywords.articles(name, k)
         related = keywords.related(name, k)
     except KeywordNotFound as exc:
-        return RedirectResponse("/editor?" + urllib.parse.urlencode({"error": str(exc)}), status_code=303)
-    found = _state(request)[2].search(find, 10).items if find.strip() else []
+        return _go("/editor", error=str(exc))
+    found = _ranker(request).search(find, 10).items if find.strip() else []
     return _page(
         request, "keyword.html", session,
         name=articles.keyword, tagged=articles.tagged, items=articles.items, related=related, k=k,
@@ -242,7 +240,7 @@ def keyword_page(
         overrides=overrides.described(store.catalog, "keyword", name),
         keyword_overrides=overrides.described(store.catalog, "keyword_related", name),
         source=name, audit_source=keyword_key(name), back=keyword_url(name, k=k),
-        done=_entry(store, done), error=error,
+        done=store.catalog.audit_entry(done), error=error,
     )  # fmt: skip
 
 
@@ -263,7 +261,7 @@ def set_override(
 ) -> Response:
     """Pin, block or link `target` in a list; back to the page with the change (and its undo)."""
     session = _writer(request, csrf)
-    store = _state(request)[1]
+    store = _store(request)
     try:
         if scope not in overrides.SCOPES:
             raise overrides.InvalidOverride(f"scope: must be one of {', '.join(overrides.SCOPES)}")
@@ -273,10 +271,10 @@ def set_override(
             position=place, expires_at=expires_at or None, author=session.user,
         )  # fmt: skip
     except ValueError:
-        return RedirectResponse(_with(_back(back), error="position: a whole number"), status_code=303)
+        return _go(_back(back), error="position: a whole number")
     except SeealsoError as exc:
-        return RedirectResponse(_with(_back(back), error=str(exc)), status_code=303)
-    return RedirectResponse(_with(_back(back), done=entry.id, error=None), status_code=303)
+        return _go(_back(back), error=str(exc))
+    return _go(_back(back), done=entry.id, error=None)
 
 
 @router.post("/remove")
@@ -290,10 +288,10 @@ def remove_override(
 ) -> Response:
     session = _writer(request, csrf)
     try:
-        entry = overrides.remove(_state(request)[1].catalog, scope, source, target, author=session.user)
+        entry = overrides.remove(_store(request).catalog, scope, source, target, author=session.user)
     except SeealsoError as exc:
-        return RedirectResponse(_with(_back(back), error=str(exc)), status_code=303)
-    return RedirectResponse(_with(_back(back), done=entry.id if entry else None, error=None), status_code=303)
+        return _go(_back(back), error=str(exc))
+    return _go(_back(back), done=entry.id if entry else None, error=None)
 
 
 @router.post("/undo")
@@ -306,10 +304,10 @@ def undo(
     """Put an override back as it was before change `entry`."""
     session = _writer(request, csrf)
     try:
-        done = _state(request)[1].catalog.undo(entry, session.user)
+        done = _store(request).catalog.undo(entry, session.user)
     except SeealsoError as exc:
-        return RedirectResponse(_with(_back(back), error=str(exc)), status_code=303)
-    return RedirectResponse(_with(_back(back), done=done.id, error=None), status_code=303)
+        return _go(_back(back), error=str(exc))
+    return _go(_back(back), done=done.id, error=None)
 
 
 # -- checking links -------------------------------------------------------------------------------
@@ -328,7 +326,7 @@ def check_links(
 ) -> HTMLResponse:
     """Score pasted or uploaded `source,target` links, as `seealso check-links` does."""
     session = _reader(request)
-    settings, _, ranker, _, _ = _state(request)
+    settings, ranker = _settings(request), _ranker(request)
     text = links
     if file is not None and file.filename:
         text = file.file.read(settings.max_body_bytes).decode("utf-8-sig", errors="replace")
@@ -357,11 +355,11 @@ def audit_page(
     error: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     session = _reader(request)
-    store = _state(request)[1]
+    store = _store(request)
     entries = store.catalog.audit_log(limit=50, before_id=before, source=source or None)
     more = entries[-1].id if len(entries) == 50 else None
     back = "/editor/audit" + (f"?{urllib.parse.urlencode({'source': source})}" if source else "")
     return _page(
         request, "audit.html", session, entries=entries, source=source, more=more, back=back,
-        done=_entry(store, done), error=error,
+        done=store.catalog.audit_entry(done), error=error,
     )  # fmt: skip
