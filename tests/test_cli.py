@@ -177,3 +177,11 @@ def test_hash_password_prints_a_hash_that_signs_in(cli) -> None:
     assert hashed.startswith("pbkdf2_sha256$") and "builder" not in hashed
     settings = Settings(editor_users={"bob": hashed})  # type: ignore[arg-type]
     assert check_password(settings, "bob", "builder") and not check_password(settings, "bob", "nope")
+
+
+def test_override_commands_have_help_with_an_example() -> None:
+    runner = CliRunner()
+    for command in ["export", "import"]:
+        result = runner.invoke(app, ["overrides", command, "--help"])
+        assert result.exit_code == 0
+        assert f"Example: seealso overrides {command}" in result.stdout
