@@ -64,6 +64,11 @@ def model_card_languages(folder: Path) -> frozenset[str] | None:
     return frozenset(codes)
 
 
+def card_languages(source: str) -> frozenset[str] | None:
+    """The languages of the model card of `source` when it is a folder (None: all, or unknown)."""
+    return model_card_languages(Path(source)) if Path(source).is_dir() else None
+
+
 def _until_key(lines: Iterator[str]) -> Iterator[str]:
     for line in lines:
         if not line.startswith((" ", "-")):
@@ -103,7 +108,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.max_tokens = int(getattr(self.model, "max_seq_length", None) or 256)
         self.batch_size = batch_size
         if languages == "card":
-            self.languages = model_card_languages(Path(source)) if Path(source).is_dir() else None
+            self.languages = card_languages(source)
         else:
             self.languages = languages  # type: ignore[assignment]
 

@@ -95,7 +95,7 @@ def index(
     """
     from tqdm import tqdm
 
-    from embeddings import load_embedder
+    from embeddings import model_identity
     from indexer.reader import count_lines, read_articles
     from indexer.runner import index_articles, validate_all
     from indexer.store import Store
@@ -113,10 +113,8 @@ def index(
         items = read_articles(path)
         first = next(items, None)  # opens the file: a missing one fails before the model loads
         store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
-        embedder = load_embedder(
-            config.model, device=config.device, batch_size=config.batch_size, languages=config.model_languages
-        )
-        store.check_model(embedder.name)
+        store.check_model(model_identity(config.model))  # before a model is loaded or exported
+        embedder = config.load_embedder()
         show = not quiet and sys.stderr.isatty()
         with tqdm(
             total=count_lines(path), unit=" lines", disable=not show, file=sys.stderr, desc="indexing"
@@ -198,7 +196,7 @@ def search(
 
     Example: seealso search "gold mines in the Sahel" --k 5
     """
-    from embeddings import load_embedder, model_identity
+    from embeddings import model_identity
     from indexer.store import Store
     from ranking import Ranker
 
@@ -207,7 +205,7 @@ def search(
     store.check_model(model_identity(config.model))
     ranker = Ranker(
         store,
-        lambda: load_embedder(config.model, device=config.device, languages=config.model_languages),
+        config.load_embedder,
         rules=_rules(config, half_life),
     )
     _print_list(ranker.search(text, k).to_dict(), as_json)

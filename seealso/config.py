@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from embeddings import Embedder
     from ranking.shaping import ListRules
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -24,6 +25,15 @@ class Settings(BaseSettings):
     device: str = Field(
         "auto", description="Torch device for embedding: auto (cuda when present), cpu, cuda."
     )
+    backend: Literal["auto", "torch", "openvino"] = Field(
+        "auto",
+        description="How the model runs: OpenVINO on a CPU (exported once into the data dir), torch "
+        "on a GPU (auto), or forced.",
+    )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="OpenVINO's arithmetic: bf16 where the CPU has it (auto), or forced."
+    )
+    embed_threads: int = Field(0, ge=0, description="OpenVINO's threads per process (0: all cores).")
     model_languages: str | None = Field(
         None,
         description="Languages the model reads, comma-separated, or * for all; default: its model card.",
@@ -31,7 +41,9 @@ class Settings(BaseSettings):
     index_type: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index: exact up to 20,000 articles then HNSW (auto), or forced."
     )
-    batch_size: int = Field(32, ge=1, le=4096, description="Texts per model forward pass.")
+    batch_size: int | None = Field(
+        None, ge=1, le=4096, description="Texts per model forward pass (default: 32 torch, 8 OpenVINO)."
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64, description="Server processes; each holds the index in memory.")
@@ -72,6 +84,21 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Signs editor sessions; default: a random key kept in the data dir."
     )
+
+    def load_embedder(self) -> Embedder:
+        """The embedder these settings describe; an OpenVINO export is kept under the data dir."""
+        from embeddings import load_embedder
+
+        return load_embedder(
+            self.model,
+            device=self.device,
+            batch_size=self.batch_size,
+            languages=self.model_languages,
+            backend=self.backend,
+            cache_dir=self.data_dir / "models",
+            precision=self.precision,
+            threads=self.embed_threads,
+        )
 
     def list_rules(self) -> ListRules:
         """The list-shaping rules these settings describe."""

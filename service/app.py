@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from embeddings import load_embedder, model_identity
+from embeddings import model_identity
 from indexer.catalog import parse_utc
 from indexer.store import Store
 from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
@@ -45,12 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = Store.open(settings.data_dir, create=True, index_kind=settings.index_type)
         store.check_model(model_identity(settings.model))
         store.index()
-        embedder = load_embedder(
-            settings.model,
-            device=settings.device,
-            batch_size=settings.batch_size,
-            languages=settings.model_languages,
-        )
+        embedder = settings.load_embedder()
         ranker = Ranker(store, embedder, rules=settings.list_rules(), cache_size=settings.list_cache_size)
         app.state.store = store
         app.state.sessions = Sessions(settings)

