@@ -16,12 +16,14 @@ class Embedder(ABC):
         dimension: length of every vector.
         max_tokens: the model's input window; longer texts are cut by the model.
         languages: the ISO 639-1 codes of the languages the model was trained on; None for all.
+        runtime: what runs the model, for people to read ("torch cpu", "openvino bf16").
     """
 
     name: str
     dimension: int
     max_tokens: int = 256
     languages: frozenset[str] | None = None
+    runtime: str = "numpy"
     batch_size: int = 32
     # Texts handed to embed_batch at once; large enough for length bucketing, small enough for memory.
     group_size: int = 1024

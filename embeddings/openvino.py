@@ -150,6 +150,7 @@ class OpenVINOEmbedder(Embedder):
         if precision == "auto":
             precision = "bf16" if supports_bf16() else "fp32"
         self.precision = precision
+        self.runtime = f"openvino {precision}"
         config: dict[str, Any] = {
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",

@@ -96,6 +96,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.name, source = resolve_model(model)
         try:
             self.model = SentenceTransformer(source, device=pick_device(device))
+            self.runtime = f"torch {self.model.device}"
         except (OSError, ValueError) as exc:
             raise SeealsoError(f"cannot load model {model!r}: {exc}") from exc
         get_dim = getattr(self.model, "get_embedding_dimension", None) or (

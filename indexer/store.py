@@ -67,7 +67,7 @@ class Store:
     """Args:
     data_dir: the folder of the catalog, the snapshots and the manifest.
     catalog: the open catalog.
-    index_kind: 'auto' (exact up to vectors.EXACT_LIMIT vectors, HNSW beyond), 'flat' or 'hnsw'.
+    index_kind: 'auto' (by size, see `indexer.vectors.choose_kind`), or 'flat', 'hnsw' or 'ivf'.
     """
 
     def __init__(self, data_dir: Path, catalog: Catalog, index_kind: str = "auto") -> None:
@@ -182,9 +182,10 @@ class Store:
             except (OSError, RuntimeError, ValueError) as exc:  # replaced meanwhile, or unreadable
                 log.warning("cannot read index snapshot %s: %s", manifest.index_file, exc)
         seq = self.catalog.seq()
-        index = VectorIndex(dimension, choose_kind(self.catalog.count(), self.index_kind))
-        for vids, vectors in self.catalog.iter_vectors():
-            index.add(vids, vectors)
+        count = self.catalog.count()
+        index = VectorIndex.build(
+            dimension, choose_kind(count, self.index_kind), self.catalog.iter_vectors, count
+        )
         return index, seq
 
     def save_snapshot(self) -> Manifest:

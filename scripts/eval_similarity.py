@@ -82,14 +82,24 @@ def main() -> None:
     parser.add_argument("--title-weight", type=float, default=DocumentRecipe().title_weight)
     parser.add_argument("--components", action="store_true", help="also score each component alone")
     parser.add_argument("--model-languages", default=None, help="languages the model reads, or * (all)")
+    parser.add_argument("--backend", default="auto", help="auto (OpenVINO on a CPU), torch or openvino")
+    parser.add_argument("--precision", default="auto", help="OpenVINO's arithmetic: auto, fp32 or bf16")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the index here (default: temp)")
     args = parser.parse_args()
 
     pairs, articles = load_pairs(args.data or shared_file("semeval2022-task8/dev.csv"))
     recipe = DocumentRecipe(args.max_chunks, args.lead_weight, args.token_budget, args.title_weight)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(args.data_dir or Path(tmp) / "data", create=True)
-        embedder = load_embedder(args.model, device="cpu", languages=args.model_languages)
+        data_dir = args.data_dir or Path(tmp) / "data"
+        store = Store.open(data_dir, create=True)
+        embedder = load_embedder(
+            args.model,
+            device="cpu",
+            languages=args.model_languages,
+            backend=args.backend,
+            cache_dir=data_dir / "models",
+            precision=args.precision,
+        )
         started = time.perf_counter()
         items = (validate_record(n, a) for n, a in enumerate(articles.values(), start=1))
         report = index_articles(store, embedder, items, recipe=recipe)
@@ -109,7 +119,8 @@ def main() -> None:
             scores["names (sqrt)"] = {pid: r.names**0.5 for pid, r in parts.items()}
         store.close()
 
-    print(f"model {embedder.name} (reads: {', '.join(sorted(languages)) if languages else 'all languages'})")
+    reads = ", ".join(sorted(languages)) if languages else "all languages"
+    print(f"model {embedder.name} ({embedder.runtime}; reads: {reads})")
     print(
         f"recipe {recipe.identity}; {len(articles)} articles indexed in {seconds:.0f}s ({report.summary()})"
     )

@@ -38,8 +38,10 @@ class Settings(BaseSettings):
         None,
         description="Languages the model reads, comma-separated, or * for all; default: its model card.",
     )
-    index_type: Literal["auto", "flat", "hnsw"] = Field(
-        "auto", description="FAISS index: exact up to 20,000 articles then HNSW (auto), or forced."
+    index_type: Literal["auto", "flat", "hnsw", "ivf"] = Field(
+        "auto",
+        description="FAISS index: exact up to 20,000 articles, HNSW up to 300,000, then IVF with 8-bit "
+        "vectors (auto), or forced.",
     )
     batch_size: int | None = Field(
         None, ge=1, le=4096, description="Texts per model forward pass (default: 32 torch, 8 OpenVINO)."

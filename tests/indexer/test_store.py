@@ -168,3 +168,24 @@ def test_snapshots_compact_and_follow_the_forced_kind(tmp_path: Path) -> None:
     reopened = Store.open(tmp_path / "h")
     assert reopened.index().kind == "hnsw"
     assert vids_of(reopened, [0, 1, 3], k=1) == ["a3"]
+
+
+def test_a_large_kind_is_trained_when_the_snapshot_is_written(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "ivf", create=True, index_kind="ivf")
+    store.bind_model("unit/model", 8, "recipe")
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((400, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert store.index().kind == "flat"  # nothing to train on yet
+    writes = [Write(parse_article({"id": f"a{i}", "title": "t"}), "t", "r", v) for i, v in enumerate(vectors)]
+    store.catalog.write(writes)
+    assert (store.index().kind, len(store.index())) == ("flat", 400)
+    manifest = store.save_snapshot()
+    assert (manifest.index_type, manifest.index_params) == ("IVF64,SQ8,IP", {"nlist": 64, "nprobe": 64})
+    assert vids_of(store, vectors[17].tolist(), k=1) == ["a17"]
+    # Reopened from the snapshot, and rebuilt from the catalog when the snapshot is gone.
+    assert Store.open(tmp_path / "ivf", index_kind="ivf").index().kind == "ivf"
+    (tmp_path / "ivf" / manifest.index_file).unlink()
+    rebuilt = Store.open(tmp_path / "ivf", index_kind="ivf")
+    assert (rebuilt.index().kind, len(rebuilt.index())) == ("ivf", 400)
+    assert vids_of(rebuilt, vectors[17].tolist(), k=1) == ["a17"]
