@@ -244,6 +244,20 @@ class Store:
             assert self._index is not None
             return self._index.all()
 
+    def vector_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(vids, vectors) of every indexed article, some tens of thousands at a time."""
+        self.refresh()
+        with self._lock.read():
+            assert self._index is not None
+            chunks = self._index.chunks()
+        while True:
+            with self._lock.read():
+                vids, vectors = next(chunks, (None, None))
+            if vids is None or vectors is None:
+                return
+            live = vids >= 0  # deleted since the chunks were listed
+            yield vids[live], vectors[live]
+
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -226,6 +226,10 @@ class VectorIndex:
         held = labels >= 0
         return vids[held], self._rows(labels[held])
 
+    def vids(self) -> np.ndarray:
+        """The vids held."""
+        return self.label_vid[self.label_vid >= 0]
+
     def chunks(self, size: int = CHUNK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every live (vids, vectors), in label order, `size` at a time (bounded memory)."""
         live = np.flatnonzero(self.label_vid >= 0)

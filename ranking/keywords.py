@@ -78,12 +78,11 @@ class KeywordStats:
     def build(cls, store: Store) -> KeywordStats:
         seq = store.catalog.seq()
         rows = store.catalog.keyword_rows()
-        vids, vectors = store.all_vectors()
-        row_of_vid = {int(v): i for i, v in enumerate(vids)}
+        held = set(store.index().vids().tolist())
         stats = cls(seq=seq, built=time.monotonic())
         spellings: dict[str, Counter[str]] = {}
         for key, name, vid in rows:
-            if vid not in row_of_vid:
+            if vid not in held:
                 continue
             if key not in stats.position:
                 stats.position[key] = len(stats.keys)
@@ -94,12 +93,16 @@ class KeywordStats:
             stats.keys_of_vid.setdefault(vid, []).append(index)
             stats.vids_of_key.setdefault(index, []).append(vid)
         stats.names = [spellings[key].most_common(1)[0][0] for key in stats.keys]
-        dimension = vectors.shape[1] if len(vectors) else (store.dimension or 1)
-        sums = np.zeros((len(stats.keys), dimension), dtype=np.float32)
+        sums = np.zeros((len(stats.keys), store.dimension or 1), dtype=np.float32)
         counts = np.zeros(len(stats.keys), dtype=np.float32)
-        for index, members in stats.vids_of_key.items():
-            sums[index] = vectors[[row_of_vid[v] for v in members]].sum(axis=0)
-            counts[index] = len(members)
+        for vids, vectors in store.vector_chunks():  # bounded memory at any archive size
+            pairs = [
+                (row, key) for row, vid in enumerate(vids.tolist()) for key in stats.keys_of_vid.get(vid, ())
+            ]
+            if pairs:
+                rows, keys = np.asarray(pairs, dtype=np.int64).T
+                np.add.at(sums, keys, vectors[rows])
+                np.add.at(counts, keys, 1)
         stats.counts = counts
         stats.centroids = normalize(sums)
         return stats
