@@ -11,7 +11,14 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "openvino")
 
-__all__ = ["DocumentRecipe", "Embedder", "embed_articles", "load_embedder", "model_identity"]
+__all__ = [
+    "DocumentRecipe",
+    "Embedder",
+    "choose_backend",
+    "embed_articles",
+    "load_embedder",
+    "model_identity",
+]
 
 
 def load_embedder(
@@ -51,12 +58,7 @@ def load_embedder(
         return embedder
     from embeddings.sentence import SentenceTransformerEmbedder, pick_device, resolve_model
 
-    if backend not in BACKENDS:
-        raise SeealsoError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
-    chosen_backend = backend
-    if backend == "auto":
-        chosen_backend = "openvino" if cache_dir is not None and pick_device(device) == "cpu" else "torch"
-    if chosen_backend == "torch":
+    if choose_backend(backend, pick_device(device), cache_dir) == "torch":
         return SentenceTransformerEmbedder(
             model, device=device, batch_size=batch_size or 32, languages=chosen
         )
@@ -86,6 +88,15 @@ def load_embedder(
         precision=precision,
         threads=threads,
     )
+
+
+def choose_backend(backend: str, device: str, cache_dir: Path | None) -> str:
+    """What runs the model: torch on a GPU (or with nowhere to keep an export), else OpenVINO."""
+    if backend not in BACKENDS:
+        raise SeealsoError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend
+    return "openvino" if cache_dir is not None and device == "cpu" else "torch"
 
 
 def model_identity(model: str) -> str:

@@ -37,8 +37,12 @@ def resolve_model(model: str) -> tuple[str, str]:
 
 
 def pick_device(device: str) -> str:
+    """`device`, or for "auto": cuda when torch sees a GPU, else cpu (without importing torch
+    where there is no NVIDIA driver)."""
     if device != "auto":
         return device
+    if not Path("/proc/driver/nvidia").exists() and not Path("/dev/nvidia0").exists():
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"

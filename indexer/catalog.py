@@ -382,6 +382,14 @@ class Catalog:
         with self._lock:
             return editing.version(self._db)
 
+    def override_sources_since(self, version: int, scope: str) -> list[str]:
+        """The sources of `scope` whose overrides changed after `version` (see overrides_version)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT source FROM audit_log WHERE id > ? AND scope = ?", (version, scope)
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def set_override(self, override: editing.Override, author: str) -> editing.AuditEntry:
         """Store `override` (replacing any of the same source and target) and log the change."""
         now = utc_now()

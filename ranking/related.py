@@ -8,9 +8,10 @@ the cut), their relevance to the source, then the list rules (`ranking.shaping`)
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,8 @@ from indexer.article import Article
 from indexer.catalog import Entry
 from indexer.overrides import Override
 from indexer.store import Store
+from indexer.vectors import SCORE_ERROR
+from ranking.cache import Cached, ListCache
 from ranking.filters import Filters
 from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
 from ranking.scoring import Profile, Relevance, Scorer, empty_profile
@@ -60,6 +63,11 @@ class RelatedList:
     def to_dict(self) -> dict[str, Any]:
         head = {"article": article_dict(self.article)} if self.article is not None else {}
         return {**head, "items": [item.to_dict() for item in self.items]}
+
+    @functools.cached_property
+    def json(self) -> bytes:
+        """`to_dict()` as compact UTF-8 JSON, made once (a cached list is served many times)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,8 @@ class Ranker:
         embedder: a loaded embedder, or a callable that loads one on first use (only free-text
             search needs it; related lists and pair scores use the stored vectors).
         rules: how lists are shaped (minimum relevance, duplicates, freshness, diversity).
-        cache_size: related lists kept in memory; a list is reused only while the catalog has not
-            changed at all (any write starts afresh) and within the hour (freshness moves slowly).
+        cache_size: related lists kept in memory (0: none); a write drops exactly the lists it can
+            change (see ranking.cache), and lists are rebuilt each hour (freshness moves slowly).
     """
 
     def __init__(
@@ -123,9 +131,8 @@ class Ranker:
         self.store = store
         self._embedder = embedder
         self.rules = rules or ListRules()
-        self.cache_size = cache_size
-        self._lists: OrderedDict[tuple[object, ...], RelatedList] = OrderedDict()
-        self._lists_lock = threading.Lock()
+        self._lists: ListCache[RelatedList] | None = ListCache(cache_size) if cache_size else None
+        self._catch_up_lock = threading.Lock()
         self.scorer = Scorer(store, store.model_languages)
         self._allowed_cache: dict[tuple[object, ...], np.ndarray] = {}
 
@@ -161,40 +168,67 @@ class Ranker:
         """The `k` articles most related to `article_id`, the article itself and its own
         near-duplicates left out. Filters apply before the list is cut to `k`."""
         rules = rules or self.rules
-        if not self.cache_size:
-            return self._related(article_id, k, filters, rules, now)
-        catalog = self.store.catalog
-        hour = now or int(time.time() // 3600)
-        key = (article_id, k, filters, rules, hour, catalog.seq(), catalog.overrides_version())
-        with self._lists_lock:
-            cached = self._lists.get(key)
-            if cached is not None:
-                self._lists.move_to_end(key)
-                return cached
-        result = self._related(article_id, k, filters, rules, now)
-        with self._lists_lock:
-            self._lists[key] = result
-            while len(self._lists) > self.cache_size:
-                self._lists.popitem(last=False)
-        return result
+        if self._lists is None:
+            return self._related(article_id, k, filters, rules, now).value
+        generation = self._catch_up()
+        key = (article_id, k, filters, rules, now or int(time.time() // 3600))
+        found = self._lists.get(key)
+        if found is None:
+            built = self._related(article_id, k, filters, rules, now)
+            self._lists.put(key, built, generation)
+            found = built.value
+        return found
+
+    def _catch_up(self) -> int:
+        """Drop the cached lists that the catalog's and the overrides' changes since the last call
+        can alter (see ranking.cache); returns the cache's generation to store new lists under."""
+        assert self._lists is not None
+        catalog, lists = self.store.catalog, self._lists
+        seq, version, epoch = catalog.seq(), catalog.overrides_version(), self.scorer.epoch()
+        if (seq, version, epoch) == lists.state:
+            return lists.generation
+        with self._catch_up_lock:
+            old_seq, old_version, old_epoch = lists.state
+            if epoch != old_epoch or old_seq < 0:
+                lists.clear()
+            else:
+                if seq != old_seq:
+                    upserts, deletes = catalog.changes_since(old_seq)
+                    held, vectors = self.store.vectors(np.asarray(upserts, dtype=np.int64))
+                    margin = SCORE_ERROR[self.store.index().kind]
+                    lists.changed([*upserts, *deletes], held, vectors, margin)
+                if version != old_version:
+                    lists.overridden(catalog.override_sources_since(old_version, "article"))
+            return lists.advance((seq, version, epoch))
 
     def _related(
         self, article_id: str, k: int, filters: Filters, rules: ListRules, now: datetime | None
-    ) -> RelatedList:
+    ) -> Cached[RelatedList]:
+        """The list, with what it read (for the cache: see ranking.cache)."""
         entry = self.entry(article_id)
         vector = self._vector(entry)
         source = self._profile(entry)
         edits = active_edits(self.store.catalog, "article", article_id)
         found = self.store.catalog.hashes(sorted(edits.targets))  # id → (vid, ...); none without edits
         skip = {entry.vid} | {vid for vid, _, _ in found.values()}
-        automatic = self._list(vector, source, entry.article, k, filters, rules, now, skip)
+        depth = max(3 * k, 30)
+        pool = self._candidates(vector, depth, skip, filters)
+        automatic = self._list(pool, vector, source, entry.article, k, rules, now)
         placed = [
             (o, self._editor_item(entry, vector, source, o))
             for o in edits.placed
             if o.target in found and o.target not in filters.exclude
         ]
         items = merge(automatic, [(o, item) for o, item in placed if item is not None], k, lambda i: i.score)
-        return RelatedList(entry.article, items)
+        # A pool that is not full, or an editor's target yet to be indexed: any new article may enter.
+        full = len(pool) >= depth and len(found) == len(edits.targets)
+        return Cached(
+            RelatedList(entry.article, items),
+            source=article_id,
+            vector=vector,
+            depends=frozenset(skip | {vid for _, vid in pool}),
+            floor=pool[-1][0] if full else -1.0,
+        )
 
     def _editor_item(
         self, source: Entry, vector: np.ndarray, profile: Profile, override: Override
@@ -230,7 +264,8 @@ class Ranker:
         language = next(iter(filters.languages)) if len(filters.languages) == 1 else "en"
         query = self.scorer.profile(text_terms(text, language), text_names(" " + text), language)
         rules = dataclasses.replace(rules or self.rules, min_score=0.0)
-        return RelatedList(None, self._list(vector, query, None, k, filters, rules, now, skip=set()))
+        pool = self._candidates(vector, max(3 * k, 30), set(), filters)
+        return RelatedList(None, self._list(pool, vector, query, None, k, rules, now))
 
     # -- pairs --------------------------------------------------------------------------------------
 
@@ -299,16 +334,15 @@ class Ranker:
 
     def _list(
         self,
+        pool: list[tuple[float, int]],
         vector: np.ndarray,
         source: Profile,
         article: Article | None,
         k: int,
-        filters: Filters,
         rules: ListRules,
         now: datetime | None,
-        skip: set[int],
     ) -> list[RelatedItem]:
-        pool = self._candidates(vector, max(3 * k, 30), skip, filters)
+        """The list made of a candidate `pool`: scored, then shaped by the rules."""
         candidates = self._score(pool, source)
         if article is not None:  # the article's own other versions are not related articles
             candidates = [

@@ -115,6 +115,11 @@ class Scorer:
             return COVERED
         return UNCOVERED
 
+    def epoch(self) -> int:
+        """Changes whenever the statistics are reloaded (so do all scores, a little)."""
+        self._refresh()
+        return self._df_seq
+
     # -- profiles -----------------------------------------------------------------------------------
 
     def _refresh(self) -> None:

@@ -30,8 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from _common import ROOT, shared_file
 
+from embeddings import Embedder
 from embeddings.document import DEFAULT_RECIPE
 from indexer.reader import read_articles
 from indexer.runner import index_articles
@@ -42,6 +44,17 @@ from seealso.config import DEFAULT_MODEL, Settings
 def bbc_lines(limit: int | None) -> list[str]:
     with open(shared_file("bbc-news.jsonl"), encoding="utf-8") as stream:
         return [line for _, line in zip(range(limit or 10**9), stream, strict=False)]
+
+
+def query_ms(embedder: Embedder, runs: int = 300) -> float:
+    """Median milliseconds to embed one short query, as /v1/search does."""
+    queries = ["gold mines in the Sahel", "interest rates and inflation", "cup final in Abidjan"]
+    times = []
+    for run in range(runs):
+        started = time.perf_counter()
+        embedder.embed([queries[run % len(queries)]])
+        times.append(time.perf_counter() - started)
+    return float(np.median(times) * 1000)
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -80,6 +93,7 @@ def throughput(args: argparse.Namespace) -> None:
             print(f"{'  unchanged re-run':<34} {again.seconds:>8.2f} {n / again.seconds:>8.0f}")
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stages.items())
             print(f"  stages: {stages}; {report.summary()}")
+            print(f"  one search query embedded: median {query_ms(embedder):.2f} ms")
 
 
 def scaled(args: argparse.Namespace) -> None:

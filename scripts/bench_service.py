@@ -31,14 +31,13 @@ from pathlib import Path
 import numpy as np
 from _common import ROOT, shared_file
 
-from embeddings import load_embedder
 from embeddings.base import normalize
 from indexer.article import parse_article
 from indexer.catalog import Write
 from indexer.reader import read_articles
 from indexer.runner import index_articles
 from indexer.store import Store
-from seealso.config import DEFAULT_MODEL
+from seealso.config import Settings
 
 LUA = """
 local paths = {}
@@ -59,7 +58,7 @@ def build_demo(path: Path) -> Path:
         store = Store.open(path, create=True)
         index_articles(
             store,
-            load_embedder(DEFAULT_MODEL, device="cpu"),
+            Settings(data_dir=path).load_embedder(),
             read_articles(str(ROOT / "examples/articles.jsonl")),
         )
         store.close()
@@ -73,7 +72,7 @@ def build_scaled(path: Path, total: int, seed: int = 0) -> Path:
     started = time.perf_counter()
     store = Store.open(path, create=True)
     index_articles(
-        store, load_embedder(DEFAULT_MODEL, device="cpu"), read_articles(str(shared_file("bbc-news.jsonl")))
+        store, Settings(data_dir=path).load_embedder(), read_articles(str(shared_file("bbc-news.jsonl")))
     )
     print(f"  embedded the BBC articles in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     vids, vectors = store.all_vectors()

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     )
     index_type: Literal["auto", "flat", "hnsw", "ivf"] = Field(
         "auto",
-        description="FAISS index: exact up to 20,000 articles, HNSW up to 300,000, then IVF with 8-bit "
+        description="FAISS index: exact up to 20,000 articles, HNSW up to 100,000, then IVF with 8-bit "
         "vectors (auto), or forced.",
     )
     batch_size: int | None = Field(

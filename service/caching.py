@@ -9,10 +9,15 @@ from typing import Any
 from fastapi import Request, Response
 
 
-def cached_json(request: Request, payload: dict[str, Any], max_age: int) -> Response:
-    """`payload` as JSON with a strong ETag (a hash of the body: it changes exactly when the list
-    does) and `Cache-Control: public, max-age`; a matching If-None-Match gets 304 without a body."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+def cached_json(request: Request, payload: dict[str, Any] | bytes, max_age: int) -> Response:
+    """`payload` as JSON (or already JSON bytes) with a strong ETag (a hash of the body: it changes
+    exactly when the list does) and `Cache-Control: public, max-age`; a matching If-None-Match gets
+    304 without a body."""
+    body = (
+        payload
+        if isinstance(payload, bytes)
+        else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    )
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
     wanted = request.headers.get("if-none-match", "")

@@ -52,7 +52,7 @@ async def related(
     it is there (`reasons`: score components, shared keywords and names, freshness, duplicates
     collapsed into it, which rule moved it); the list is shorter rather than padded."""
     result = ranker.related(decoded(article_id), k, filters, rules)
-    return cached_json(request, result.to_dict(), settings.cache_max_age)
+    return cached_json(request, result.json, settings.cache_max_age)
 
 
 @router.put(

@@ -11,7 +11,7 @@ import pytest
 
 import embeddings.openvino
 import embeddings.sentence
-from embeddings import Embedder, load_embedder
+from embeddings import Embedder, choose_backend, load_embedder
 from embeddings.openvino import OpenVINOEmbedder, export_key
 from embeddings.sentence import SentenceTransformerEmbedder
 from seealso.config import DEFAULT_MODEL, Settings
@@ -92,6 +92,15 @@ def test_a_model_that_cannot_be_exported(
     with pytest.raises(SeealsoError, match=r"cannot export model .*export should not run"):
         load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gpu_runs_torch_and_a_cpu_openvino(tmp_path: Path) -> None:
+    assert choose_backend("auto", "cuda", tmp_path) == "torch"
+    assert choose_backend("auto", "cpu", tmp_path) == "openvino"
+    assert choose_backend("auto", "cpu", None) == "torch"  # nowhere to keep the export
+    assert choose_backend("torch", "cpu", tmp_path) == "torch"
+    assert choose_backend("openvino", "cuda", tmp_path) == "openvino"
+    assert Settings(device="cpu").device == "cpu"  # SEEALSO_DEVICE=cpu keeps a GPU machine on the CPU
 
 
 def test_bad_backend_settings_are_refused(tmp_path: Path) -> None:

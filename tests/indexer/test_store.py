@@ -181,7 +181,7 @@ def test_a_large_kind_is_trained_when_the_snapshot_is_written(tmp_path: Path) ->
     store.catalog.write(writes)
     assert (store.index().kind, len(store.index())) == ("flat", 400)
     manifest = store.save_snapshot()
-    assert (manifest.index_type, manifest.index_params) == ("IVF64,SQ8,IP", {"nlist": 64, "nprobe": 64})
+    assert (manifest.index_type, manifest.index_params) == ("IVF64,SQ8,IP", {"nlist": 64, "nprobe": 32})
     assert vids_of(store, vectors[17].tolist(), k=1) == ["a17"]
     # Reopened from the snapshot, and rebuilt from the catalog when the snapshot is gone.
     assert Store.open(tmp_path / "ivf", index_kind="ivf").index().kind == "ivf"

@@ -1,0 +1,136 @@
+"""Related lists kept in memory, dropped exactly when a change can alter them.
+
+A list of article S is a function of: S itself; its candidate pool (the articles nearest to S that
+were scored); the editors' overrides of S's list and the articles they name; the scoring
+statistics (document frequencies and baselines, reloaded at most once a minute: `Scorer.epoch`);
+and the hour (freshness and override expiry). Its key holds the request, the epoch and the hour,
+so those invalidate by themselves. For the rest, each list records what it read:
+
+- `depends`: the vids it read (S, the pool, the editors' targets). An upsert or delete of one of
+  them drops the list.
+- `floor`: the lowest dense score in its pool (-1 when the pool was not full). An upserted
+  article whose vector scores at least this against S's vector could enter the pool, so it drops
+  the list too; one that scores less cannot, whatever its filters or words.
+- `source`: S's id; a change to the overrides of S's list drops its lists.
+
+The changes come from the catalog's change log, so each server process catches up on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cached(Generic[T]):
+    value: T
+    source: str
+    vector: np.ndarray
+    depends: frozenset[int]
+    floor: float
+
+
+class ListCache(Generic[T]):
+    """At most `size` lists, least recently used dropped first; thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lists: OrderedDict[Hashable, Cached[T]] = OrderedDict()
+        self._by_vid: dict[int, set[Hashable]] = {}
+        self._by_source: dict[str, set[Hashable]] = {}
+        self._lock = threading.Lock()
+        # What the lists are valid at: (catalog sequence number, overrides' version, scoring epoch).
+        self.state: tuple[int, int, int] = (-1, -1, -1)
+        # Bumped with every new state: a list built before it may have missed a change, and is not kept.
+        self.generation = 0
+        self.dropped = 0  # lists dropped by changes, for tests and metrics
+
+    def __len__(self) -> int:
+        return len(self._lists)
+
+    def get(self, key: Hashable) -> T | None:
+        with self._lock:
+            found = self._lists.get(key)
+            if found is None:
+                return None
+            self._lists.move_to_end(key)
+            return found.value
+
+    def advance(self, state: tuple[int, int, int]) -> int:
+        """Record that the lists are now valid at `state`; returns the new generation."""
+        with self._lock:
+            self.state = state
+            self.generation += 1
+            return self.generation
+
+    def put(self, key: Hashable, cached: Cached[T], generation: int) -> None:
+        """Keep `cached`, built at `generation`, unless the state has moved on since."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._drop(key)
+            self._lists[key] = cached
+            for vid in cached.depends:
+                self._by_vid.setdefault(vid, set()).add(key)
+            self._by_source.setdefault(cached.source, set()).add(key)
+            while len(self._lists) > self.size:
+                self._drop(next(iter(self._lists)))
+
+    def changed(self, vids: Iterable[int], upserted: np.ndarray, vectors: np.ndarray, margin: float) -> None:
+        """Drop the lists that read one of `vids`, or whose pool an upserted vector could enter.
+
+        Args:
+            margin: how far the index's scores may be from these exact dot products.
+        """
+        with self._lock:
+            doomed: set[Hashable] = set()
+            for vid in vids:
+                doomed |= self._by_vid.get(vid, set())
+            if len(upserted) and self._lists:
+                keys = list(self._lists)
+                sources = np.vstack([self._lists[key].vector for key in keys])
+                floors = np.asarray([self._lists[key].floor for key in keys], dtype=np.float32)
+                best = (sources @ np.asarray(vectors, dtype=np.float32).T).max(axis=1)
+                doomed |= {keys[i] for i in np.flatnonzero(best >= floors - margin)}
+            for key in doomed:
+                self._drop(key)
+            self.dropped += len(doomed)
+
+    def overridden(self, sources: Iterable[str]) -> None:
+        """Drop the lists of these source articles (their overrides changed)."""
+        with self._lock:
+            doomed = set().union(*(self._by_source.get(source, set()) for source in sources))
+            for key in doomed:
+                self._drop(key)
+            self.dropped += len(doomed)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.dropped += len(self._lists)
+            self._lists.clear()
+            self._by_vid.clear()
+            self._by_source.clear()
+
+    def _drop(self, key: Hashable) -> None:
+        cached = self._lists.pop(key, None)
+        if cached is None:
+            return
+        for vid in cached.depends:
+            keys = self._by_vid.get(vid)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_vid[vid]
+        keys = self._by_source.get(cached.source)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_source[cached.source]
