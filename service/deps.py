@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from indexer.store import Store
 from ranking import Filters, Keywords, Ranker
@@ -30,35 +32,71 @@ async def get_keywords(request: Request) -> Keywords:
     return request.app.state.keywords
 
 
-async def get_filters(
-    section: Annotated[str | None, Query(description="Section(s), comma-separated.")] = None,
-    language: Annotated[str | None, Query(description="Language code(s), comma-separated.")] = None,
-    since: Annotated[str | None, Query(description="Published at or after (ISO 8601).")] = None,
-    until: Annotated[
-        str | None, Query(description="Published up to (ISO 8601; a date includes its day).")
-    ] = None,
-    exclude: Annotated[
-        list[str] | None,
-        Query(description="Ids to leave out: repeat the parameter, or separate with commas."),
-    ] = None,
-    store: Store = Depends(get_store),
-) -> Filters:
+class ListParams(BaseModel):
+    """The query string of a list: how many items, filters, freshness."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    k: int = Field(10, ge=1, le=100, description="How many items, 1 to 100.")
+    section: str | None = Field(None, description="Section(s), comma-separated.")
+    language: str | None = Field(None, description="Language code(s), comma-separated.")
+    since: str | None = Field(None, description="Published at or after (ISO 8601).")
+    until: str | None = Field(None, description="Published up to (ISO 8601; a date includes its day).")
+    exclude: list[str] = Field(
+        default_factory=list, description="Ids to leave out: repeat the parameter, or separate with commas."
+    )
+    half_life: float | None = Field(
+        None, ge=0, le=36500, description="Freshness half-life in days, 0 for none (default: settings)."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ListQuery:
+    k: int
+    filters: Filters
+    rules: ListRules
+
+
+def _documented(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI parameters for the fields of `model`, read from the query string by hand."""
+    schema = model.model_json_schema()["properties"]
+    return {
+        "parameters": [
+            {"name": name, "in": "query", "required": False, "description": field.get("description", ""),
+             "schema": {k: v for k, v in field.items() if k not in ("description", "title")}}
+            for name, field in schema.items()
+        ]
+    }  # fmt: skip
+
+
+LIST_PARAMETERS = _documented(ListParams)
+
+
+async def list_query(request: Request) -> ListQuery:
+    """Parse a list's query string (see ListParams) in one step: lists are the hottest requests, and
+    FastAPI's per-parameter resolution cost more than serving a cached list. Bad values get the
+    same 422 as any other parameter."""
+    query = request.query_params
+    raw: dict[str, Any] = {name: query[name] for name in ListParams.model_fields if name in query}
+    if "exclude" in query:
+        raw["exclude"] = query.getlist("exclude")
+    try:
+        params = ListParams.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
+    store: Store = request.app.state.store
     ids: set[str] = set()
-    for value in exclude or []:
+    for value in params.exclude:
         # An id may itself contain a comma: a value naming an existing article is taken whole.
         ids.update([value] if store.catalog.get(value) else [v for v in value.split(",") if v])
-    return Filters.parse(section=section, language=language, since=since, until=until, exclude=ids)
-
-
-async def get_rules(
-    settings: Annotated[Settings, Depends(get_settings)],
-    half_life: Annotated[
-        float | None,
-        Query(ge=0, le=36500, description="Freshness half-life in days, 0 for none (default: settings)."),
-    ] = None,
-) -> ListRules:
+    filters = Filters.parse(
+        section=params.section, language=params.language, since=params.since, until=params.until, exclude=ids
+    )
+    settings: Settings = request.app.state.settings
     rules = settings.list_rules()
-    return rules if half_life is None else dataclasses.replace(rules, half_life_days=half_life)
+    if params.half_life is not None:
+        rules = dataclasses.replace(rules, half_life_days=params.half_life)
+    return ListQuery(params.k, filters, rules)
 
 
 async def require_writer(
@@ -80,7 +118,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 RankerDep = Annotated[Ranker, Depends(get_ranker)]
 KeywordsDep = Annotated[Keywords, Depends(get_keywords)]
-FiltersDep = Annotated[Filters, Depends(get_filters)]
-RulesDep = Annotated[ListRules, Depends(get_rules)]
+ListQueryDep = Annotated[ListQuery, Depends(list_query)]
 Writer = Depends(require_writer)
 K = Annotated[int, Query(ge=1, le=100, description="How many items, 1 to 100.")]

@@ -13,7 +13,7 @@ from indexer.runner import upsert_articles
 from ranking.related import article_dict
 from seealso.errors import ArticleNotFound, InvalidArticle
 from service.caching import cached_json
-from service.deps import FiltersDep, K, RankerDep, RulesDep, SettingsDep, StoreDep, Writer
+from service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, StoreDep, Writer
 from service.middleware import decoded
 from service.schemas import ArticleDetail, Error, RelatedOut, Upserted
 
@@ -38,21 +38,18 @@ async def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
     return detail(entry)
 
 
-@router.get("/{article_id}/related", response_model=RelatedOut, responses=ERRORS)
-async def related(
-    article_id: str,
-    request: Request,
-    ranker: RankerDep,
-    filters: FiltersDep,
-    rules: RulesDep,
-    settings: SettingsDep,
-    k: K = 10,
-) -> Response:
+@router.get(
+    "/{article_id}/related", response_model=RelatedOut, responses=ERRORS, openapi_extra=LIST_PARAMETERS
+)
+async def related(article_id: str, request: Request, query: ListQueryDep) -> Response:
     """The `k` articles most related to this one; filters apply before the cut. Each item says why
     it is there (`reasons`: score components, shared keywords and names, freshness, duplicates
     collapsed into it, which rule moved it); the list is shorter rather than padded."""
-    result = ranker.related(decoded(article_id), k, filters, rules)
-    return cached_json(request, result.json, settings.cache_max_age)
+    # The ranker and settings are read from the app directly: on the busiest route, each declared
+    # dependency costs more than serving a cached list.
+    state = request.app.state
+    result = state.ranker.related(decoded(article_id), query.k, query.filters, query.rules)
+    return cached_json(request, result.json, state.settings.cache_max_age)
 
 
 @router.put(

@@ -5,25 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from service.caching import cached_json
-from service.deps import FiltersDep, K, KeywordsDep, SettingsDep
+from service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
 from service.middleware import decoded
 from service.schemas import Error, KeywordArticlesOut, RelatedKeywordsOut
 
 router = APIRouter(prefix="/v1/keywords", tags=["keywords"])
 
 
-@router.get("/{keyword}/articles", response_model=KeywordArticlesOut, responses={404: {"model": Error}})
+@router.get(
+    "/{keyword}/articles",
+    response_model=KeywordArticlesOut,
+    responses={404: {"model": Error}},
+    openapi_extra=LIST_PARAMETERS,
+)
 async def keyword_articles(
-    keyword: str,
-    request: Request,
-    keywords: KeywordsDep,
-    filters: FiltersDep,
-    settings: SettingsDep,
-    k: K = 10,
+    keyword: str, request: Request, query: ListQueryDep, keywords: KeywordsDep, settings: SettingsDep
 ) -> Response:
     """Articles about the keyword, tagged with it or not, most relevant first, fresher first among
     equals. Keywords compare case-insensitively; URL-encode them (`/` as `%2F`)."""
-    result = keywords.articles(decoded(keyword), k, filters)
+    result = keywords.articles(decoded(keyword), query.k, query.filters)
     return cached_json(request, result.to_dict(), settings.cache_max_age)
 
 

@@ -6,23 +6,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from service.deps import FiltersDep, K, RankerDep, RulesDep, SettingsDep
+from service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, SettingsDep
 from service.schemas import Error, SearchOut, SimilarityIn, SimilarityOut
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
-@router.get("/search", response_model=SearchOut, responses={422: {"model": Error}})
+@router.get(
+    "/search", response_model=SearchOut, responses={422: {"model": Error}}, openapi_extra=LIST_PARAMETERS
+)
 def search(
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The text to search for.")],
+    query: ListQueryDep,
     ranker: RankerDep,
-    filters: FiltersDep,
-    rules: RulesDep,
-    k: K = 10,
 ) -> dict[str, Any]:
     """Articles most relevant to a free text, with the same list rules as related lists (but no
     minimum score: a search returns its best matches)."""
-    return ranker.search(q, k, filters, rules).to_dict()
+    return ranker.search(q, query.k, query.filters, query.rules).to_dict()
 
 
 @router.post("/similarity", response_model=SimilarityOut, responses={422: {"model": Error}})
