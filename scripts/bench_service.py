@@ -5,9 +5,9 @@ Builds (once, cached in --work-dir) a data dir of the demo corpus and one of --a
 the real embeddings of ../shared/data/bbc-news.jsonl plus synthetic articles whose vectors lie
 around them, then starts the real server on each and runs wrk (-c concurrency, -d seconds) against:
 /healthz (the framework's ceiling on this machine), /related of random articles, /related with a
-language filter, and keyword pages. Each endpoint is warmed up by one uncounted run first; with
-the list cache on (--cache-size > 0) the measured runs then mostly hit it, with --cache-size 0
-every request ranks afresh.
+language filter, and keyword pages. Each endpoint is warmed up by --warmup seconds of uncounted
+load first; with the list cache on (--cache-size > 0) the measured runs then mostly hit it (the
+lists of 2,000 articles, in each worker), with --cache-size 0 every request ranks afresh.
 
     python scripts/bench_service.py --articles 100000 --duration 5 --repeats 3 --connections 16
 
@@ -120,11 +120,11 @@ def free_port() -> int:
 
 
 def wrk(
-    base: str, paths: list[str], args: argparse.Namespace, work: Path
+    base: str, paths: list[str], args: argparse.Namespace, work: Path, seconds: int | None = None
 ) -> tuple[int, int, float, float, float, float]:
     (work / "paths.txt").write_text("\n".join(paths) + "\n")
     (work / "bench.lua").write_text(LUA % {"paths": work / "paths.txt", "seed": 42})
-    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "5s"]
+    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds or args.duration}s", "--timeout", "5s"]
     out = subprocess.run(
         [*command, "-s", str(work / "bench.lua"), base], capture_output=True, text=True, check=True
     )
@@ -175,7 +175,7 @@ def bench(name: str, data_dir: Path, args: argparse.Namespace) -> None:
             "/keywords/{k}/articles": [f"/v1/keywords/{quote(k)}/articles?k=10" for k in keywords],
         }
         for paths in runs.values():  # warm up (not counted): pages read from disk, caches, every worker
-            wrk(base, paths, args, work)
+            wrk(base, paths, args, work, args.warmup)
         load = f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeats}"
         print(f"\n{name}: {count} articles, {args.workers} workers, list cache {args.cache_size}, {load}")
         header = ("endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors", "/healthz")
@@ -206,6 +206,7 @@ def main() -> None:
     )
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=20, help="seconds of uncounted load per endpoint first")
     parser.add_argument("--repeats", type=int, default=3, help="runs per endpoint; the median is shown")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="server processes (this machine has 2 cores)")
