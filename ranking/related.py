@@ -117,8 +117,9 @@ class Ranker:
         embedder: a loaded embedder, or a callable that loads one on first use (only free-text
             search needs it; related lists and pair scores use the stored vectors).
         rules: how lists are shaped (minimum relevance, duplicates, freshness, diversity).
-        cache_size: related lists kept in memory (0: none); a write drops exactly the lists it can
-            change (see ranking.cache), and lists are rebuilt each hour (freshness moves slowly).
+        cache_size: related lists kept in memory as JSON for `related_json` (0: none); a write
+            drops exactly the lists it can change (see ranking.cache), and lists are rebuilt each
+            hour (freshness moves slowly).
     """
 
     def __init__(
@@ -131,7 +132,7 @@ class Ranker:
         self.store = store
         self._embedder = embedder
         self.rules = rules or ListRules()
-        self._lists: ListCache[RelatedList] | None = ListCache(cache_size) if cache_size else None
+        self._lists: ListCache[bytes] | None = ListCache(cache_size) if cache_size else None
         self._catch_up_lock = threading.Lock()
         self.scorer = Scorer(store, store.model_languages)
         self._allowed_cache: dict[tuple[object, ...], np.ndarray] = {}
@@ -167,16 +168,28 @@ class Ranker:
     ) -> RelatedList:
         """The `k` articles most related to `article_id`, the article itself and its own
         near-duplicates left out. Filters apply before the list is cut to `k`."""
+        return self._related(article_id, k, filters, rules or self.rules, now).value
+
+    def related_json(
+        self,
+        article_id: str,
+        k: int = 10,
+        filters: Filters = NO_FILTERS,
+        rules: ListRules | None = None,
+        now: datetime | None = None,
+    ) -> bytes:
+        """`related(...)` as JSON bytes, kept in the list cache (when there is one) until a change
+        can alter it: what the API serves."""
         rules = rules or self.rules
         if self._lists is None:
-            return self._related(article_id, k, filters, rules, now).value
+            return self._related(article_id, k, filters, rules, now).value.json
         generation = self._catch_up()
         key = (article_id, k, filters, rules, now or int(time.time() // 3600))
         found = self._lists.get(key)
         if found is None:
             built = self._related(article_id, k, filters, rules, now)
-            self._lists.put(key, built, generation)
-            found = built.value
+            found = built.value.json
+            self._lists.put(key, dataclasses.replace(built, value=found), generation)  # type: ignore[arg-type]
         return found
 
     def _catch_up(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Gauge(
             "seealso_last_write_timestamp_seconds", "When the catalog last changed", registry=registry
         ).set_function(lambda: parse_utc(store.catalog.meta("written_at")))
+        # What start-up loaded lives as long as the process: keep it out of the cycle collector's
+        # walks, whose pauses grow with the number of live objects (and showed in the p99).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

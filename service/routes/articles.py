@@ -48,8 +48,8 @@ async def related(article_id: str, request: Request, query: ListQueryDep) -> Res
     # The ranker and settings are read from the app directly: on the busiest route, each declared
     # dependency costs more than serving a cached list.
     state = request.app.state
-    result = state.ranker.related(decoded(article_id), query.k, query.filters, query.rules)
-    return cached_json(request, result.json, state.settings.cache_max_age)
+    body = state.ranker.related_json(decoded(article_id), query.k, query.filters, query.rules)
+    return cached_json(request, body, state.settings.cache_max_age)
 
 
 @router.put(

@@ -71,10 +71,10 @@ def test_cached_lists_equal_fresh_ones_through_random_writes(
             if source not in live:
                 continue
             for k, filters in requests:
-                first = cached.related(source, k, filters, now=NOW)
-                again = cached.related(source, k, filters, now=NOW)
+                first = cached.related_json(source, k, filters, now=NOW)
+                again = cached.related_json(source, k, filters, now=NOW)
                 kept_by_cache += first is again
-                assert again.to_dict() == fresh.related(source, k, filters, now=NOW).to_dict(), (step, source)
+                assert again == fresh.related(source, k, filters, now=NOW).json, (step, source)
         kind = rng.choice(["add", "text", "metadata", "delete"])
         if kind == "add":
             record = article(rng, 1000 + step, rng.choice(list(TOPICS)))
@@ -99,10 +99,10 @@ def test_a_write_drops_only_the_lists_it_can_change(
 ) -> None:
     ranker = Ranker(store, embedder, rules=RULES, cache_size=1000)
     sources = [f"{topic}-{n}" for topic in TOPICS for n in (1, 2)]
-    lists = {s: ranker.related(s, 5, now=NOW) for s in sources}
+    lists = {s: ranker.related_json(s, 5, now=NOW) for s in sources}
 
     def kept() -> set[str]:
-        return {s for s in sources if ranker.related(s, 5, now=NOW) is lists[s]}
+        return {s for s in sources if ranker.related_json(s, 5, now=NOW) is lists[s]}
 
     # A story on a subject no list is about cannot enter any pool.
     write(store, embedder, [{"id": "new-1", "title": "Opera", "body": "opera tenor soprano aria libretto"}])
@@ -111,15 +111,15 @@ def test_a_write_drops_only_the_lists_it_can_change(
     copy = next(r for r in corpus if r["id"] == "mali-1")
     write(store, embedder, [{**copy, "id": "mali-copy"}])
     assert "mali-1" not in kept() and kept() >= {s for s in sources if not s.startswith("mali")}
-    lists = {s: ranker.related(s, 5, now=NOW) for s in sources}
+    lists = {s: ranker.related_json(s, 5, now=NOW) for s in sources}
     # A new section for the article first in cocoa-1's list: the lists that hold it in their pool.
-    member = lists["cocoa-1"].items[0].article.id
+    member = ranker.related("cocoa-1", 5, now=NOW).items[0].article.id
     record = next(r for r in corpus if r["id"] == member)
     write(store, embedder, [{**record, "section": "sport"}])
     assert "cocoa-1" not in kept() and kept() >= {s for s in sources if not s.startswith("cocoa")}
     first = ranker.related("cocoa-1", 5, now=NOW).items[0].article
     assert (first.id, first.section) == (member, "sport")
-    lists = {s: ranker.related(s, 5, now=NOW) for s in sources}
+    lists = {s: ranker.related_json(s, 5, now=NOW) for s in sources}
     # An editor's pin changes that article's lists only.
     store.catalog.set_override(Override("article", "space-1", "mali-7", "pin", position=1), "alice")
     assert kept() == set(sources) - {"space-1"}
