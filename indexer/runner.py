@@ -62,6 +62,10 @@ def validate_all(items: Iterable[Item]) -> int:
     return count
 
 
+# A long run writes an index snapshot after this many embedded articles (and at its end).
+SNAPSHOT_EVERY = 50_000
+
+
 def index_articles(
     store: Store,
     embedder: Embedder,
@@ -97,6 +101,7 @@ def index_articles(
     unreadable_ids = False
     pending: dict[str, Article] = {}
     consumed = 0
+    snapshotted = 0
 
     tick = time.perf_counter()
     for item in items:
@@ -117,6 +122,13 @@ def index_articles(
             report.stages["read"] += time.perf_counter() - tick
             upsert_articles(store, embedder, list(pending.values()), recipe, report)
             pending.clear()
+            if report.embedded - snapshotted >= SNAPSHOT_EVERY:
+                # The index changes kind as it grows (see indexer.vectors): an IVF index holds a
+                # quarter of the float vectors' memory, so a long run should not wait for its end.
+                tick = time.perf_counter()
+                store.save_snapshot()
+                report.stages["write"] += time.perf_counter() - tick
+                snapshotted = report.embedded
             if on_progress:
                 on_progress(consumed)
             consumed = 0

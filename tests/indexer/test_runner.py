@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from embeddings.hashing import HashingEmbedder
+from indexer import runner
 from indexer.reader import read_articles
 from indexer.runner import StrictStop, index_articles, validate_all
 from indexer.store import Store
@@ -128,3 +129,16 @@ def test_an_interrupted_run_keeps_the_last_good_state_and_resumes(store: Store, 
     resumed = CountingEmbedder()
     report = run(reopened, resumed, tmp_path / "in.jsonl", articles(16, prefix="n"))
     assert (report.unchanged, report.added, resumed.texts) == (8, 8, 16)
+
+
+def test_a_long_run_writes_snapshots_as_it_goes(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "SNAPSHOT_EVERY", 10)
+    written: list[int] = []
+    save = store.save_snapshot
+    monkeypatch.setattr(store, "save_snapshot", lambda: written.append(store.catalog.count()) or save())
+    run(store, HashingEmbedder(64), tmp_path / "in.jsonl", articles(30))
+    # After each 12 articles (three batches of 4 hold the 10 asked), and at the end.
+    assert written == [12, 24, 30]
+    assert store.manifest().count == 30  # type: ignore[union-attr]
