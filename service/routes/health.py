@@ -23,10 +23,13 @@ async def readyz(request: Request) -> Any:
     store = getattr(request.app.state, "store", None)
     if store is None or not store.loaded:
         return JSONResponse({"status": "loading"}, status_code=503)
+    ranker = request.app.state.ranker
     return {
         "status": "ready",
         "articles": store.catalog.count(),
         "model": store.model,
+        "runtime": None if ranker.embedder_missing else ranker.embedder.runtime,
+        "index": store.index().index_type,
         "seq": store.catalog.seq(),
     }
 

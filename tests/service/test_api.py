@@ -354,6 +354,7 @@ def test_health_readiness_and_metrics(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert (ready["status"], ready["articles"], ready["model"]) == ("ready", len(CORPUS), "test/hashing-64")
+    assert (ready["runtime"], ready["index"]) == ("numpy", "Flat,IP")
     client.get(path_of("mali-1") + "/related")
     client.get(path_of("nope") + "/related")
     text = client.get("/metrics").text
