@@ -377,6 +377,17 @@ def test_openapi_docs(client: TestClient) -> None:
         "/v1/keywords/{keyword}/articles",
     } <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
+    # List parameters are read from the query string in one step, and still documented.
+    for path in ("/v1/articles/{article_id}/related", "/v1/search", "/v1/keywords/{keyword}/articles"):
+        documented = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+        assert {"k", "section", "language", "since", "until", "exclude", "half_life"} <= set(documented)
+    k = spec["paths"]["/v1/articles/{article_id}/related"]["get"]["parameters"]
+    assert next(p for p in k if p["name"] == "k")["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "default": 10,
+    }
 
 
 def test_a_batch_run_and_http_writes_do_not_lose_each_other(
@@ -412,3 +423,10 @@ def test_half_life_is_a_request_parameter(client: TestClient) -> None:
     assert (bad.status_code, bad.json()["error"]) == (422, "invalid_request")
     items = client.get(path_of("mali-1") + "/related?half_life=30&k=3").json()["items"]
     assert all(0.7 <= i["reasons"]["freshness"] <= 1 for i in items)
+
+
+def test_bad_list_parameters_name_the_parameter(client: TestClient) -> None:
+    bad = client.get(path_of("mali-1") + "/related?k=0&half_life=x").json()
+    assert bad["error"] == "invalid_request"
+    assert [d["field"] for d in bad["details"]] == ["query.k", "query.half_life"]
+    assert "greater than or equal to 1" in bad["message"]
