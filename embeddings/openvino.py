@@ -54,7 +54,9 @@ def export(source: str, folder: Path) -> None:
     import openvino as ov
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     model = SentenceTransformer(source, device="cpu").eval()
     tokenize = getattr(model, "preprocess", None) or model.tokenize
     sample = tokenize(["seealso export", "a second, longer sample sentence"])
