@@ -372,7 +372,8 @@ def serve(
     """
     import uvicorn
 
-    from embeddings import model_identity
+    from embeddings import choose_backend, model_identity
+    from embeddings.sentence import pick_device
     from indexer.store import CATALOG_FILE, Store
     from service.app import create_app
 
@@ -385,8 +386,11 @@ def serve(
     if config.workers == 1:
         uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
         return
-    # Worker processes build their own app from the environment: hand them the options.
+    # Worker processes build their own app from the environment: hand them the options, and
+    # export the model for them once here (they would otherwise all export it at the same time).
     os.environ.update(SEEALSO_DATA_DIR=str(config.data_dir), SEEALSO_MODEL=config.model)
+    if choose_backend(config.backend, pick_device(config.device), config.data_dir) == "openvino":
+        config.load_embedder()
     uvicorn.run(
         "service.app:create_app",
         factory=True,
