@@ -58,10 +58,12 @@ def load_embedder(
         return embedder
     from embeddings.sentence import SentenceTransformerEmbedder, pick_device, resolve_model
 
+    def with_torch() -> Embedder:
+        size = batch_size or 32
+        return SentenceTransformerEmbedder(model, device=device, batch_size=size, languages=chosen)
+
     if choose_backend(backend, pick_device(device), cache_dir) == "torch":
-        return SentenceTransformerEmbedder(
-            model, device=device, batch_size=batch_size or 32, languages=chosen
-        )
+        return with_torch()
     if cache_dir is None:
         raise SeealsoError("the openvino backend needs a folder to keep the exported model in")
     from embeddings.openvino import OpenVINOEmbedder, export, export_key
@@ -76,9 +78,7 @@ def load_embedder(
         except Exception as exc:  # the exporter raises many kinds; torch still runs any model
             if backend == "auto":
                 log.warning("cannot export %s for OpenVINO (%s); running it with torch", name, exc)
-                return SentenceTransformerEmbedder(
-                    model, device=device, batch_size=batch_size or 32, languages=chosen
-                )
+                return with_torch()
             raise SeealsoError(f"cannot export model {model!r} for OpenVINO: {exc}") from exc
     return OpenVINOEmbedder(
         folder,
