@@ -7,10 +7,11 @@ keywords mix how often two keywords tag the same articles with how close their c
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,10 @@ class KeywordArticles:
 
     def to_dict(self) -> dict[str, Any]:
         return {"keyword": self.keyword, "tagged": self.tagged, "items": [i.to_dict() for i in self.items]}
+
+    @property
+    def json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,21 @@ class Keywords:
     they are older than `refresh_seconds`."""
 
     def __init__(
-        self, ranker: Ranker, *, min_similarity: float = 0.45, refresh_seconds: float = 30.0
+        self,
+        ranker: Ranker,
+        *,
+        min_similarity: float = 0.45,
+        refresh_seconds: float = 30.0,
+        cache_size: int = 0,
     ) -> None:
+        """Args:
+        cache_size: keyword pages kept as JSON for `articles_json` (0: none), until any write.
+        """
         self.ranker = ranker
+        self.cache_size = cache_size
+        self._pages: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._pages_state: tuple[int, int, int] = (-1, -1, -1)
+        self._pages_lock = threading.Lock()
         self.store = ranker.store
         self.min_similarity = min_similarity
         self.refresh_seconds = refresh_seconds
@@ -132,6 +149,30 @@ class Keywords:
                 self._stats = KeywordStats.build(self.store)
             assert self._stats is not None
             return self._stats
+
+    def articles_json(self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS) -> bytes:
+        """`articles(...)` as JSON, kept until the catalog or the overrides change at all: a page
+        follows its tagged articles' centroid, which any write may move, so no finer rule is exact."""
+        if not self.cache_size:
+            return self.articles(keyword, k, filters).json
+        catalog = self.store.catalog
+        state = (catalog.seq(), catalog.overrides_version(), self.stats().seq)
+        key = (keyword_key(keyword), k, filters, int(time.time() // 3600))
+        with self._pages_lock:
+            if state != self._pages_state:
+                self._pages.clear()
+                self._pages_state = state
+            found = self._pages.get(key)
+            if found is not None:
+                self._pages.move_to_end(key)
+                return found
+        found = self.articles(keyword, k, filters).json
+        with self._pages_lock:
+            if state == self._pages_state:
+                self._pages[key] = found
+                while len(self._pages) > self.cache_size:
+                    self._pages.popitem(last=False)
+        return found
 
     def articles(self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS) -> KeywordArticles:
         """The `k` articles most about `keyword`: tagged ones and untagged ones close to them.

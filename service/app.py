@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ranker,
             min_similarity=settings.keyword_min_similarity,
             refresh_seconds=settings.keyword_refresh_seconds,
+            cache_size=settings.list_cache_size,
         )
         Gauge("seealso_articles", "Articles in the catalog", registry=registry).set_function(
             store.catalog.count

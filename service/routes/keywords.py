@@ -23,8 +23,8 @@ async def keyword_articles(
 ) -> Response:
     """Articles about the keyword, tagged with it or not, most relevant first, fresher first among
     equals. Keywords compare case-insensitively; URL-encode them (`/` as `%2F`)."""
-    result = keywords.articles(decoded(keyword), query.k, query.filters)
-    return cached_json(request, result.to_dict(), settings.cache_max_age)
+    body = keywords.articles_json(decoded(keyword), query.k, query.filters)
+    return cached_json(request, body, settings.cache_max_age)
 
 
 @router.get("/{keyword}/related", response_model=RelatedKeywordsOut, responses={404: {"model": Error}})

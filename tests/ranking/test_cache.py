@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
 
@@ -13,7 +14,7 @@ from indexer.article import parse_article
 from indexer.overrides import Override
 from indexer.runner import upsert_articles
 from indexer.store import Store
-from ranking import Filters, Ranker
+from ranking import Filters, Keywords, Ranker
 from ranking.shaping import ListRules
 
 TOPICS = {
@@ -124,3 +125,19 @@ def test_a_write_drops_only_the_lists_it_can_change(
     store.catalog.set_override(Override("article", "space-1", "mali-7", "pin", position=1), "alice")
     assert kept() == set(sources) - {"space-1"}
     assert ranker.related("space-1", 5, now=NOW).items[0].article.id == "mali-7"
+
+
+def test_keyword_pages_are_kept_until_any_write(
+    store: Store, embedder: HashingEmbedder, corpus: list[dict[str, object]]
+) -> None:
+    keywords = Keywords(Ranker(store, embedder, rules=RULES), cache_size=100)
+    fresh = Keywords(Ranker(store, embedder, rules=RULES))
+    page = keywords.articles_json("cocoa", 5)
+    assert keywords.articles_json("cocoa", 5) is page
+    assert page == fresh.articles("cocoa", 5).json
+    store.catalog.write(deletes=[json.loads(page)["items"][0]["id"]])
+    changed = keywords.articles_json("cocoa", 5)
+    assert changed != page and changed == fresh.articles("cocoa", 5).json
+    store.catalog.set_override(Override("keyword", "cocoa", "space-3", "pin", position=1), "alice")
+    pinned = json.loads(keywords.articles_json("cocoa", 5))
+    assert pinned["items"][0]["id"] == "space-3"
