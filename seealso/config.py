@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     )
     freshness_weight: float = Field(0.3, ge=0, le=1, description="The most freshness takes off a score.")
     list_cache_size: int = Field(
-        10_000, ge=0, description="Related lists kept in memory while the catalog is unchanged (0: none)."
+        10_000,
+        ge=0,
+        description="Related lists and keyword pages kept in memory until a write changes them (0: none).",
     )
     diversity: float = Field(0.1, ge=0, lt=1, description="Weight of variety against relevance in lists.")
     weak_link_score: float = Field(0.3, description="check-links flags a link scoring below this as weak.")
