@@ -91,6 +91,10 @@ def index(
     Invalid records are reported with their line number on stderr and the rest is indexed; the exit
     code is then 3.
 
+    On a CPU the model runs in OpenVINO: the first run exports it into the data dir (about 10 s;
+    SEEALSO_BACKEND, SEEALSO_PRECISION). The FAISS index type follows the archive's size
+    (SEEALSO_INDEX_TYPE).
+
     Example: seealso index examples/articles.jsonl --data-dir demo-data
     """
     from tqdm import tqdm
@@ -366,7 +370,8 @@ def serve(
 ) -> None:
     """Serve the HTTP API until interrupted (documentation at /docs).
 
-    Writes (PUT, DELETE) need SEEALSO_API_TOKEN set; without it they are refused.
+    Writes (PUT, DELETE) need SEEALSO_API_TOKEN set; without it they are refused. Related lists and
+    keyword pages are cached in each worker until a write changes them (SEEALSO_LIST_CACHE_SIZE).
 
     Example: seealso serve --data-dir demo-data --port 8000 --workers 2
     """
