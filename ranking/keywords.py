@@ -7,7 +7,6 @@ keywords mix how often two keywords tag the same articles with how close their c
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -23,7 +22,7 @@ from indexer.overrides import Override
 from indexer.store import Store
 from ranking.filters import Filters
 from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
-from ranking.related import NO_FILTERS, Ranker, RelatedItem
+from ranking.related import NO_FILTERS, Ranker, RelatedItem, compact_json
 from seealso.errors import KeywordNotFound
 
 # A tagged article's score gets this bonus: the tag is an editor's word that it is on the subject.
@@ -43,7 +42,7 @@ class KeywordArticles:
 
     @property
     def json(self) -> bytes:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        return compact_json(self.to_dict())
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class RelatedList:
     @functools.cached_property
     def json(self) -> bytes:
         """`to_dict()` as compact UTF-8 JSON, made once (a cached list is served many times)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        return compact_json(self.to_dict())
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,11 @@ class LinkCheck:
 
 
 LINK_CHECK_COLUMNS = ["source", "target", "score", "rank", "verdict", "reasons"]
+
+
+def compact_json(payload: Any) -> bytes:
+    """`payload` as compact UTF-8 JSON: how lists are served."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def article_dict(article: Article) -> dict[str, Any]:
@@ -189,7 +194,8 @@ class Ranker:
         if found is None:
             built = self._related(article_id, k, filters, rules, now)
             found = built.value.json
-            self._lists.put(key, dataclasses.replace(built, value=found), generation)  # type: ignore[arg-type]
+            entry = Cached(found, built.source, built.vector, built.depends, built.floor)
+            self._lists.put(key, entry, generation)
         return found
 
     def _catch_up(self) -> int:
@@ -197,7 +203,8 @@ class Ranker:
         can alter (see ranking.cache); returns the cache's generation to store new lists under."""
         assert self._lists is not None
         catalog, lists = self.store.catalog, self._lists
-        seq, version, epoch = catalog.seq(), catalog.overrides_version(), self.scorer.epoch()
+        seq, version = catalog.seq(), catalog.overrides_version()
+        epoch = self.scorer.epoch(seq)
         if (seq, version, epoch) == lists.state:
             return lists.generation
         with self._catch_up_lock:

@@ -115,15 +115,19 @@ class Scorer:
             return COVERED
         return UNCOVERED
 
-    def epoch(self) -> int:
-        """Changes whenever the statistics are reloaded (so do all scores, a little)."""
-        self._refresh()
+    def epoch(self, seq: int | None = None) -> int:
+        """Changes whenever the statistics are reloaded (so do all scores, a little).
+
+        Args:
+            seq: the catalog's sequence number, when the caller has just read it.
+        """
+        self._refresh(seq)
         return self._df_seq
 
     # -- profiles -----------------------------------------------------------------------------------
 
-    def _refresh(self) -> None:
-        seq = self.store.catalog.seq()
+    def _refresh(self, seq: int | None = None) -> None:
+        seq = self.store.catalog.seq() if seq is None else seq
         with self._lock:
             if seq != self._profiles_seq:
                 if self._profiles_seq >= 0:

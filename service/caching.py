@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from fastapi import Request, Response
+
+from ranking.related import compact_json
 
 
 def cached_json(request: Request, payload: dict[str, Any] | bytes, max_age: int) -> Response:
     """`payload` as JSON (or already JSON bytes) with a strong ETag (a hash of the body: it changes
     exactly when the list does) and `Cache-Control: public, max-age`; a matching If-None-Match gets
     304 without a body."""
-    body = (
-        payload
-        if isinstance(payload, bytes)
-        else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    )
+    body = payload if isinstance(payload, bytes) else compact_json(payload)
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
     wanted = request.headers.get("if-none-match", "")
