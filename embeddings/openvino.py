@@ -13,14 +13,17 @@ vectors agree with the torch model's to a cosine of 0.9999 (bf16) and 1.0000 (fp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +163,30 @@ class OpenVINOEmbedder(Embedder):
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         self.compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", config)
-        self.request = self.compiled.create_infer_request()
+        # An infer request holds its input and output tensors, so it serves one call at a time:
+        # each call borrows an idle one, and a new one is made when all are busy (a server's
+        # request threads embed at once; see `_request`).
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._idle.put(self.compiled.create_infer_request())
+        self._made = 1
+        self._make_lock = threading.Lock()
+        self.max_requests = max(2, os.cpu_count() or 1)
+
+    @contextlib.contextmanager
+    def _request(self) -> Iterator[Any]:
+        """An infer request for this thread alone: an idle one, a new one while fewer than
+        `max_requests` exist, else the next to be returned."""
+        try:
+            request = self._idle.get_nowait()
+        except queue.Empty:
+            with self._make_lock:
+                fresh = self._made < self.max_requests
+                self._made += fresh
+            request = self.compiled.create_infer_request() if fresh else self._idle.get()
+        try:
+            yield request
+        finally:
+            self._idle.put(request)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Tokenize once, then run batches of similar lengths (longest first)."""
@@ -169,17 +195,18 @@ class OpenVINOEmbedder(Embedder):
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         order = np.argsort(-lengths, kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            width = int(lengths[rows[0]])
-            arrays = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.inputs}
-            for row, index in enumerate(rows):
-                encoding = encodings[index]
-                size = len(encoding.ids)
-                arrays["input_ids"][row, :size] = encoding.ids
-                arrays["attention_mask"][row, :size] = 1
-                if "token_type_ids" in arrays:
-                    arrays["token_type_ids"][row, :size] = encoding.type_ids
-            result = self.request.infer(arrays)
-            out[rows] = next(iter(result.values()))
+        with self._request() as request:
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                width = int(lengths[rows[0]])
+                arrays = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.inputs}
+                for row, index in enumerate(rows):
+                    encoding = encodings[index]
+                    size = len(encoding.ids)
+                    arrays["input_ids"][row, :size] = encoding.ids
+                    arrays["attention_mask"][row, :size] = 1
+                    if "token_type_ids" in arrays:
+                        arrays["token_type_ids"][row, :size] = encoding.type_ids
+                # infer() returns copies of the outputs: the request's tensors are reused.
+                out[rows] = next(iter(request.infer(arrays).values()))
         return out

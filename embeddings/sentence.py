@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -112,16 +113,20 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(dimension)
         self.max_tokens = int(getattr(self.model, "max_seq_length", None) or 256)
         self.batch_size = batch_size
+        # One call at a time: the fast tokenizer's padding and truncation settings are changed by
+        # each call ("Already borrowed" from two threads), and torch uses every core for one anyway.
+        self._lock = threading.Lock()
         if languages == "card":
             self.languages = card_languages(source)
         else:
             self.languages = languages  # type: ignore[assignment]
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        return self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            return self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )

