@@ -5,15 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from indexer import dates
 from seealso.errors import InvalidArticle
 
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
+# What no stored text may hold: NUL, and lone surrogates (from invalid UTF-8 read with
+# surrogateescape, or a broken "\ud800" escape in JSON), which cannot be written as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# What a URL may not hold anywhere: spaces and control characters.
+_URL_BREAKERS = re.compile(r"[\s\x00-\x1f\x7f]")
 MAX_ID_LENGTH = 512
+MAX_URL_LENGTH = 4096
+TEXT_FIELDS = ("id", "title", "summary", "body", "url", "section", "language", "published_at", "updated_at")
 
 
 class Article(BaseModel):
@@ -51,6 +59,13 @@ class Article(BaseModel):
             data.pop("keywords", None)
         return data
 
+    @field_validator(*TEXT_FIELDS, mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            check_storable(value)
+        return value
+
     @field_validator("id")
     @classmethod
     def _id_not_blank(cls, value: str) -> str:
@@ -68,6 +83,8 @@ class Article(BaseModel):
     def _keywords_list(cls, value: Any) -> tuple[Any, ...]:
         if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
             raise ValueError("must be a list of strings")
+        for item in value:
+            check_storable(item)
         return tuple(value)
 
     @field_validator("keywords")
@@ -88,10 +105,15 @@ class Article(BaseModel):
             raise ValueError("must be a two-letter ISO 639-1 code such as 'en' or 'fr'")
         return value
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else web_url(value)
+
     @field_validator("published_at", "updated_at")
     @classmethod
     def _timestamp(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_timestamp(value)
+        return None if value is None else dates.normalize(value)
 
     @model_validator(mode="after")
     def _has_text(self) -> Article:
@@ -108,24 +130,52 @@ class Article(BaseModel):
         return _hash([json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)])
 
 
+def check_storable(text: str) -> None:
+    """Refuse a NUL or a lone surrogate, saying which and where."""
+    bad = _UNSTORABLE.search(text)
+    if bad is None:
+        return
+    char = bad.group()
+    if char == "\x00":
+        raise ValueError(f"contains a NUL character (at character {bad.start() + 1})")
+    raise ValueError(
+        f"contains U+{ord(char):04X}, a lone surrogate (at character {bad.start() + 1}): "
+        "the text is not valid UTF-8, or has a broken \\u escape"
+    )
+
+
+def web_url(value: str) -> str:
+    """`value` when it is an absolute http or https URL (a page a reader can open), else ValueError."""
+    url = value.strip()
+    reason = f"must be an absolute http or https URL, not {value[:100]!r}"
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
+    if _URL_BREAKERS.search(url):
+        raise ValueError(f"{reason} (it holds spaces or control characters)")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise ValueError(reason) from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ValueError(reason)
+    return url
+
+
+def is_web_url(value: object) -> bool:
+    """Whether `value` is a URL `web_url` accepts (what pages may render as a link)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        web_url(value)
+    except ValueError:
+        return False
+    return True
+
+
 def keyword_key(keyword: str) -> str:
     """How keywords compare: spaces collapsed, case folded ("Côte d'Ivoire" = "côte d'ivoire")."""
     return " ".join(keyword.split()).casefold()
-
-
-def normalize_timestamp(value: str) -> str:
-    """Parse ISO 8601 (a date, or a date and time) and return UTC `YYYY-MM-DDTHH:MM:SSZ`.
-
-    A time without an offset is taken as UTC.
-    """
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 date or date-time: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _hash(parts: list[str]) -> str:

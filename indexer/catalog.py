@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 from indexer import lexicon
 from indexer import overrides as editing
 from indexer.article import Article, keyword_key
+from indexer.dates import now as utc_now
 from seealso.errors import InvalidOverride
 
 
@@ -47,6 +47,23 @@ def _m004_terms(db: sqlite3.Connection) -> None:
         entry = _entry(row)
         writer.write(db, entry.vid, entry.article, deltas)
     lexicon.apply_df(db, deltas)
+
+
+def _m006_four_digit_years(db: sqlite3.Connection) -> None:
+    """Dates stored with a year below 1000 written in fewer than four digits ("999-06-01T00:00:00Z",
+    before `indexer.dates`) get four, so that they sort and parse like every other."""
+    for table, column in (
+        ("articles", "published_at"),
+        ("articles", "updated_at"),
+        ("overrides", "expires_at"),
+    ):
+        rows = db.execute(
+            f"SELECT rowid, {column} FROM {table} "
+            f"WHERE {column} IS NOT NULL AND {column} NOT GLOB '[0-9][0-9][0-9][0-9]-*'"
+        ).fetchall()
+        for rowid, value in rows:
+            year, _, rest = str(value).partition("-")
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (f"{year.zfill(4)}-{rest}", rowid))
 
 
 # (name, SQL or a function of the connection): applied in order, each once, in one transaction,
@@ -97,6 +114,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ),
     ("m004_terms", _m004_terms),
     ("m005_overrides", editing.create_tables),
+    ("m006_four_digit_years", _m006_four_digit_years),
 ]
 
 _ARTICLE_COLUMNS = (
@@ -121,17 +139,6 @@ class Write:
     text_hash: str
     record_hash: str
     vector: np.ndarray | None
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_utc(stamp: str | None) -> float:
-    """Seconds since the epoch of a `utc_now()` stamp (0 for None)."""
-    if not stamp:
-        return 0.0
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 class Catalog:

@@ -21,10 +21,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from indexer.article import normalize_timestamp
+from indexer import dates
 from seealso.errors import InvalidOverride
 
 SCOPES = ("article", "keyword", "keyword_related")
@@ -96,13 +95,11 @@ def expiry(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     try:
-        stamp = normalize_timestamp(value.strip())
-    except ValueError:
-        raise InvalidOverride(f"expires_at: not an ISO 8601 date or date-time: {value!r}") from None
-    if len(value.strip()) == 10:
-        moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) + timedelta(days=1)
-        stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return stamp
+        if not dates.is_date(value):
+            return dates.normalize(value)
+        return dates.end_of(value)  # None past 9999-12-31: it never ends
+    except dates.InvalidDate as exc:
+        raise InvalidOverride(f"expires_at: {exc}") from None
 
 
 def validate(override: Override) -> Override:

@@ -1,6 +1,7 @@
 """Stream article records from JSON Lines or CSV, one at a time, with their line numbers.
 
-A bad line becomes a `Rejected` item with its line number and reason; it never stops the stream.
+A bad line becomes a `Rejected` item with its line number and reason; it never stops the stream:
+not valid UTF-8, not JSON, nested too deep, or not a valid article (see `indexer.article`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import gzip
 import io
 import itertools
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,11 @@ from seealso.errors import InputError, InvalidArticle
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".jsonlines"}
 CSV_SUFFIXES = {".csv"}
+# An article is a flat object; extra fields may nest a little (authors, images). Deeper than
+# this is not an article, and Python's JSON parser would run out of stack on it.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,34 @@ def validate_record(line: int, data: object) -> Item:
         return Record(line, parse_article(data))
     except InvalidArticle as exc:
         return Rejected(line, str(exc), exc.article_id)
+    except Exception as exc:  # whatever a record does to the validator, the run goes on
+        article_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+        return Rejected(line, f"cannot be validated: {type(exc).__name__}: {exc}", article_id)
+
+
+def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects of JSON `text` nest deeper than `limit` (cheap unless the
+    text holds more than `limit` brackets)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def parse_json(text: str, limit: int = MAX_JSON_DEPTH) -> object:
+    """JSON `text` parsed, or ValueError with the reason (bad JSON, or nested beyond `limit`)."""
+    if too_deep(text, limit):
+        raise ValueError(f"JSON nested deeper than {limit} levels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:  # a depth the count above missed is still refused, never a crash
+        raise ValueError(f"JSON nested deeper than {limit} levels") from None
 
 
 def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
@@ -113,15 +148,16 @@ def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
         if not text:
             continue
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield Rejected(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            data = parse_json(text)
+        except ValueError as exc:
+            yield Rejected(number, str(exc))
             continue
         yield validate_record(number, data)
 
 
 def _read_csv(stream: IO[bytes]) -> Iterator[Item]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    # Invalid UTF-8 becomes lone surrogates, which validation rejects with the row's line number.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.DictReader(text)
     try:
         header = reader.fieldnames

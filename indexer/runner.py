@@ -1,7 +1,9 @@
 """The indexing pipeline: read → validate → skip unchanged → embed → write, in batches.
 
 Each batch is committed on its own, so an interrupted run keeps what it finished and a re-run embeds
-only the rest; the FAISS snapshot and manifest are replaced once, at the end.
+only the rest; the FAISS snapshot and manifest are replaced once, at the end. A batch that fails is
+written again one article at a time, so one bad record is a numbered rejection and the rest of its
+batch is kept.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ class IndexReport:
     prune_skipped: str | None = None
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "embed": 0.0, "write": 0.0})
+
+    def add(self, other: IndexReport) -> None:
+        """Count `other`'s articles into this report."""
+        for name in ("added", "updated", "unchanged", "deleted", "embedded"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected.extend(other.rejected)
+        for stage, seconds in other.stages.items():
+            self.stages[stage] = self.stages.get(stage, 0.0) + seconds
 
     def summary(self) -> str:
         text = (
@@ -99,7 +109,7 @@ def index_articles(
     report = IndexReport()
     seen: set[str] = set()
     unreadable_ids = False
-    pending: dict[str, Article] = {}
+    pending: dict[str, Record] = {}
     consumed = 0
     snapshotted = 0
 
@@ -117,10 +127,10 @@ def index_articles(
         assert isinstance(item, Record)
         seen.add(item.article.id)
         pending.pop(item.article.id, None)  # a later line with the same id wins
-        pending[item.article.id] = item.article
+        pending[item.article.id] = item
         if len(pending) >= batch_size:
             report.stages["read"] += time.perf_counter() - tick
-            upsert_articles(store, embedder, list(pending.values()), recipe, report)
+            _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject)
             pending.clear()
             if report.embedded - snapshotted >= SNAPSHOT_EVERY:
                 # The index changes kind as it grows (see indexer.vectors): an IVF index holds a
@@ -134,7 +144,7 @@ def index_articles(
             consumed = 0
             tick = time.perf_counter()
     report.stages["read"] += time.perf_counter() - tick
-    upsert_articles(store, embedder, list(pending.values()), recipe, report)
+    _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject)
     if on_progress and consumed:
         on_progress(consumed)
 
@@ -156,6 +166,41 @@ def index_articles(
     return report
 
 
+def _write_batch(
+    store: Store,
+    embedder: Embedder,
+    records: list[Record],
+    recipe: DocumentRecipe,
+    report: IndexReport,
+    on_reject: Callable[[Rejected], None] | None,
+) -> None:
+    """Upsert `records` in one transaction; when that fails, one by one, rejecting those that fail
+    alone. When every record of a batch fails alone, the cause is not in the records (a full disk,
+    say): the error is raised and the run stops, keeping the batches committed before."""
+    try:
+        report.add(upsert_articles(store, embedder, [r.article for r in records], recipe))
+        return
+    except Exception as exc:
+        if len(records) == 1:
+            failures: list[tuple[Record, Exception]] = [(records[0], exc)]
+        else:
+            failures = []
+            for record in records:
+                try:
+                    report.add(upsert_articles(store, embedder, [record.article], recipe))
+                except Exception as alone:
+                    failures.append((record, alone))
+            if len(failures) == len(records):
+                raise exc from None
+    for record, error in failures:
+        rejected = Rejected(
+            record.line, f"cannot be indexed: {type(error).__name__}: {error}", record.article.id
+        )
+        report.rejected.append(rejected)
+        if on_reject:
+            on_reject(rejected)
+
+
 def upsert_articles(
     store: Store,
     embedder: Embedder,
@@ -167,11 +212,20 @@ def upsert_articles(
 
     Args:
         articles: distinct ids; a later duplicate would be counted twice.
-        report: counts are added to it (a new one when None).
+        report: counts are added to it once the batch is committed (a new one when None).
     """
-    report = report if report is not None else IndexReport()
-    if not articles:
-        return report
+    done = IndexReport(stages={"embed": 0.0, "write": 0.0})
+    if articles:
+        _upsert(store, embedder, articles, recipe, done)
+    if report is None:
+        return done
+    report.add(done)
+    return report
+
+
+def _upsert(
+    store: Store, embedder: Embedder, articles: list[Article], recipe: DocumentRecipe, report: IndexReport
+) -> None:
     known = store.catalog.hashes([a.id for a in articles])
     to_embed: list[tuple[Article, str, str]] = []
     writes: list[Write] = []
@@ -199,4 +253,3 @@ def upsert_articles(
         tick = time.perf_counter()
         store.catalog.write(writes)
         report.stages["write"] += time.perf_counter() - tick
-    return report

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from indexer.article import Article, normalize_timestamp
+from indexer import dates
+from indexer.article import Article
 from seealso.errors import SeealsoError
 
 
@@ -46,7 +46,7 @@ class Filters:
         return cls(
             sections=_split(section),
             languages=frozenset(v.lower() for v in _split(language)),
-            since=_timestamp("since", since),
+            since=_since(since),
             until=_until(until),
             exclude=frozenset(exclude),
         )
@@ -82,19 +82,21 @@ def _split(value: str | None) -> frozenset[str]:
     return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
 
 
-def _timestamp(name: str, value: str | None) -> str | None:
+def _since(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     try:
-        return normalize_timestamp(value)
-    except ValueError:
-        raise InvalidFilter(f"{name}: not an ISO 8601 date or date-time: {value!r}") from None
+        return dates.normalize(value)
+    except dates.InvalidDate as exc:
+        raise InvalidFilter(f"since: {exc}") from None
 
 
 def _until(value: str | None) -> str | None:
-    stamp = _timestamp("until", value)
-    if stamp is None or value is None:
+    """The exclusive bound after `value` (None: `value` is the last representable moment, so it
+    bounds nothing)."""
+    if value is None or not value.strip():
         return None
-    step = timedelta(days=1) if len(value.strip()) == 10 else timedelta(seconds=1)
-    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ") + step
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return dates.end_of(value)
+    except dates.InvalidDate as exc:
+        raise InvalidFilter(f"until: {exc}") from None

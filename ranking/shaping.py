@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from indexer import dates
 from ranking.scoring import Profile, Relevance
 
 
@@ -56,7 +57,7 @@ def freshness(published_at: str | None, now: datetime, rules: ListRules) -> floa
         return 1.0
     if published_at is None:
         return 1.0 - rules.freshness_weight / 2  # undated: neither fresh nor stale
-    published = datetime.fromisoformat(published_at)
+    published = dates.parse(published_at)
     age_days = max(0.0, (now - published).total_seconds() / 86400)
     return 1.0 - rules.freshness_weight * (1.0 - math.pow(0.5, age_days / rules.half_life_days))
 

@@ -65,7 +65,7 @@ HalfLife = Annotated[
 def settings(data_dir: Path | None = None, model: str | None = None, **more: Any) -> Settings:
     """Environment settings with command-line values laid over them."""
     overrides = {"data_dir": data_dir, "model": model, **more}
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    return Settings.load(**{key: value for key, value in overrides.items() if value is not None})
 
 
 def err(message: str) -> None:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from seealso.errors import SeealsoError
 
 if TYPE_CHECKING:
     from embeddings import Embedder
     from ranking.shaping import ListRules
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# What a bearer token may hold: it travels in an HTTP header.
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+
+
+def _check_token(name: str, token: str) -> None:
+    if not token.strip():
+        raise ValueError(f"{name} is empty: set a token (e.g. `openssl rand -hex 32`) or leave it unset")
+    if not _TOKEN.match(token):
+        raise ValueError(f"{name} must be printable ASCII without spaces (it is sent in an HTTP header)")
 
 
 class Settings(BaseSettings):
@@ -52,6 +64,23 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         None, description="Bearer token that HTTP writes must carry; without one, writes are refused."
     )
+    api_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Named bearer tokens, as JSON {"name": "token"}: each may write, and the audit log '
+        "names the one that did (the single api_token is named api).",
+    )
+    similarity_max_pairs: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Pairs a /v1/similarity request may score without a token (1,000 with one).",
+    )
+    heavy_requests: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Concurrent /v1/similarity requests per process; beyond, 503 with Retry-After.",
+    )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest HTTP request body accepted.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age of related and keyword lists.")
     keyword_min_similarity: float = Field(
@@ -85,9 +114,49 @@ class Settings(BaseSettings):
         "hash from `seealso hash-password`.",
     )
     editor_public_read: bool = Field(False, description="Let anyone read /editor pages without signing in.")
-    secret_key: SecretStr | None = Field(
-        None, description="Signs editor sessions; default: a random key kept in the data dir."
-    )
+
+    @classmethod
+    def load(cls, **values: Any) -> Settings:
+        """Settings from the environment with `values` laid over them; a bad one is a SeealsoError
+        naming its variable, on one line."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                name = "SEEALSO_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(message if message.startswith("SEEALSO_") else f"{name}: {message}")
+            raise SeealsoError("; ".join(problems)) from None
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Settings:
+        """No empty secret is a secret: refuse them at start rather than let an empty bearer in."""
+        if self.api_token is not None:
+            _check_token("SEEALSO_API_TOKEN", self.api_token.get_secret_value())
+        seen: dict[str, str] = {}
+        for name, token in self.writer_tokens().items():
+            if not name.strip():
+                raise ValueError("SEEALSO_API_TOKENS: a token has an empty name")
+            _check_token(f"SEEALSO_API_TOKENS[{name!r}]", token)
+            if token in seen:
+                raise ValueError(f"SEEALSO_API_TOKENS: {seen[token]!r} and {name!r} have the same token")
+            seen[token] = name
+        for user, password in self.editor_users.items():
+            if not user.strip():
+                raise ValueError("SEEALSO_EDITOR_USERS: an editor has an empty name")
+            if not password.get_secret_value().strip():
+                raise ValueError(f"SEEALSO_EDITOR_USERS: the password of {user!r} is empty")
+        return self
+
+    def writer_tokens(self) -> dict[str, str]:
+        """name → token of every bearer token that may write (SEEALSO_API_TOKEN is named api)."""
+        tokens = {name: token.get_secret_value() for name, token in self.api_tokens.items()}
+        if self.api_token is not None:
+            if "api" in tokens:
+                raise ValueError("SEEALSO_API_TOKENS: the name api is SEEALSO_API_TOKEN's; use another")
+            tokens["api"] = self.api_token.get_secret_value()
+        return tokens
 
     def load_embedder(self) -> Embedder:
         """The embedder these settings describe; an OpenVINO export is kept under the data dir."""

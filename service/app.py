@@ -17,14 +17,15 @@ from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from embeddings import model_identity
-from indexer.catalog import parse_utc
+from indexer import dates
 from indexer.store import Store
 from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
 from seealso import __version__
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
+from service.deps import Writers
 from service.editor import routes as editor
-from service.editor.auth import Sessions
+from service.editor.auth import Editors
 from service.middleware import BodyLimit, EncodedIds, Metrics
 from service.routes import articles, health, keywords, overrides, search
 
@@ -35,7 +36,7 @@ EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app over `settings.data_dir` (created when missing); the store, the index and the
     model are loaded when the app starts, before it takes requests."""
-    settings = settings or Settings()
+    settings = settings or Settings.load()
     registry = CollectorRegistry()
 
     @asynccontextmanager
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         embedder = settings.load_embedder()
         ranker = Ranker(store, embedder, rules=settings.list_rules(), cache_size=settings.list_cache_size)
         app.state.store = store
-        app.state.sessions = Sessions(settings)
+        app.state.editors = Editors(settings)
         app.state.ranker = ranker
         app.state.keywords = Keywords(
             ranker,
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         Gauge(
             "seealso_last_write_timestamp_seconds", "When the catalog last changed", registry=registry
-        ).set_function(lambda: parse_utc(store.catalog.meta("written_at")))
+        ).set_function(lambda: dates.seconds(store.catalog.meta("written_at")))
         # What start-up loaded lives as long as the process: keep it out of the cycle collector's
         # walks, whose pauses grow with the number of live objects (and showed in the p99).
         gc.collect()
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             manifest = store.manifest()
             if manifest is None or manifest.seq != store.catalog.seq():
                 store.save_snapshot()  # so the next start loads less from the change log
+            app.state.editors.close()
             store.close()
 
     app = FastAPI(
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Related articles and related keywords for a news site.",
     )
     app.state.settings = settings
+    app.state.writers = Writers(settings.writer_tokens())
     app.state.registry = registry
     for router in (health.router, articles.router, search.router, keywords.router, overrides.router):
         app.include_router(router)

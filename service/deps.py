@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import secrets
+import hashlib
+import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
@@ -99,19 +100,47 @@ async def list_query(request: Request) -> ListQuery:
     return ListQuery(params.k, filters, rules)
 
 
+class Writers:
+    """The bearer tokens that may write, by name (settings' `writer_tokens`). A presented token is
+    compared with every one, in constant time, through their SHA-256 digests."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self._digests = [(name, hashlib.sha256(token.encode()).digest()) for name, token in tokens.items()]
+
+    def __bool__(self) -> bool:
+        return bool(self._digests)
+
+    def name_of(self, token: str) -> str | None:
+        presented = hashlib.sha256(token.encode()).digest()
+        found = None
+        for name, digest in self._digests:
+            if hmac.compare_digest(presented, digest):
+                found = name
+        return found
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (None without one)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 async def require_writer(
-    settings: Annotated[Settings, Depends(get_settings)],
+    request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> None:
-    """Writes need `Authorization: Bearer <SEEALSO_API_TOKEN>`; with no token configured, none pass."""
-    if settings.api_token is None:
-        raise HTTPException(403, "writes are disabled: the service has no SEEALSO_API_TOKEN")
+) -> str:
+    """Writes need `Authorization: Bearer <token>` with one of the configured tokens; with none
+    configured, none pass. Returns who wrote, for the audit log: `api`, or `api:<name>`."""
+    writers: Writers = request.app.state.writers
+    if not writers:
+        raise HTTPException(403, "writes are disabled: the service has no SEEALSO_API_TOKEN(S)")
     if not authorization:
         raise HTTPException(401, "this needs a bearer token", headers={"WWW-Authenticate": "Bearer"})
-    scheme, _, token = authorization.partition(" ")
-    expected = settings.api_token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), expected):
+    token = bearer_token(authorization)
+    name = writers.name_of(token) if token else None
+    if name is None:
         raise HTTPException(403, "wrong bearer token")
+    return name if name == "api" else f"api:{name}"
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -120,4 +149,5 @@ RankerDep = Annotated[Ranker, Depends(get_ranker)]
 KeywordsDep = Annotated[Keywords, Depends(get_keywords)]
 ListQueryDep = Annotated[ListQuery, Depends(list_query)]
 Writer = Depends(require_writer)
+Author = Annotated[str, Depends(require_writer)]
 K = Annotated[int, Query(ge=1, le=100, description="How many items, 1 to 100.")]

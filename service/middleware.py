@@ -1,5 +1,5 @@
-"""ASGI middleware: article ids and keywords as one URL-encoded path segment, a body size limit,
-and Prometheus request metrics."""
+"""ASGI middleware: article ids and keywords as one URL-encoded path segment, limits on request
+bodies (size, JSON nesting), and Prometheus request metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from indexer.reader import MAX_JSON_DEPTH, too_deep
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -58,7 +60,9 @@ async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
 
 
 class BodyLimit:
-    """Refuse request bodies larger than `limit` bytes with a 413 and a JSON message."""
+    """Refuse request bodies larger than `limit` bytes with a 413, and JSON bodies nested deeper
+    than an article can be with a 422 (Python's parser would run out of stack), each with a JSON
+    message."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -88,6 +92,11 @@ class BodyLimit:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        if b"json" in content_type and too_deep(body.decode("utf-8", "replace")):
+            deep = f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels"
+            await _send_json(send, 422, {"error": "invalid_request", "message": deep})
+            return
         sent = False
 
         async def replay() -> Message:

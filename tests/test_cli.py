@@ -167,16 +167,17 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
     )
 
 
-def test_hash_password_prints_a_hash_that_signs_in(cli) -> None:
+def test_hash_password_prints_a_hash_that_signs_in(cli, tmp_path: Path) -> None:
     from seealso.config import Settings
-    from service.editor.auth import check_password
+    from service.editor.auth import Editors
 
     result = cli("hash-password", stdin="builder\nbuilder\n")
     assert result.exit_code == 0
     hashed = result.stdout.strip().splitlines()[-1]
     assert hashed.startswith("pbkdf2_sha256$") and "builder" not in hashed
-    settings = Settings(editor_users={"bob": hashed})  # type: ignore[arg-type]
-    assert check_password(settings, "bob", "builder") and not check_password(settings, "bob", "nope")
+    editors = Editors(Settings(data_dir=tmp_path, editor_users={"bob": hashed}))  # type: ignore[arg-type]
+    assert editors.sign_in("bob", "builder", "127.0.0.1") is not None
+    assert editors.sign_in("bob", "nope", "127.0.0.1") is None
 
 
 def test_override_commands_have_help_with_an_example() -> None:
@@ -185,3 +186,58 @@ def test_override_commands_have_help_with_an_example() -> None:
         result = runner.invoke(app, ["overrides", command, "--help"])
         assert result.exit_code == 0
         assert f"Example: seealso overrides {command}" in result.stdout
+
+
+def test_lines_that_used_to_abort_a_run_are_numbered_rejections(cli, tmp_path: Path) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(
+        (json.dumps(RECORDS[0]) + "\n").encode()
+        + b'{"id": "d2", "title": "t", "published_at": "0001-01-01T00:00:00+01:00"}\n'
+        + b'{"id": "d3", "title": "Junta in Bamako", "body": "Mali junta coup", "published_at": "0999-06-01"}\n'
+        + b'{"id": "d4", "title": "x \\ud800"}\n'
+        + b"[" * 100_000
+        + b"\n"
+        + b'{"id": "d6", "title": "t", "url": "javascript:alert(1)"}\n'
+        + (json.dumps(RECORDS[1]) + "\n").encode()
+    )
+    result = cli("index", str(path))
+    assert result.exit_code == 3
+    rejected = [line for line in result.stderr.splitlines() if line.startswith("seealso: rejected")]
+    assert [line.split(":")[1].strip() for line in rejected] == [
+        "rejected line 2 (id 'd2')", "rejected line 4 (id 'd4')", "rejected line 5", "rejected line 6 (id 'd6')",
+    ]  # fmt: skip
+    assert "added 3, updated 0, unchanged 0, deleted 0, rejected 4" in result.stderr
+    related = cli("related", "mali-1", "--json")
+    assert related.exit_code == 0
+    assert "d3" in [item["id"] for item in json.loads(related.stdout)["items"]]
+    stored = json.loads(cli("related", "d3", "--json").stdout)["article"]["published_at"]
+    assert stored == "0999-06-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SEEALSO_API_TOKEN", "", "seealso: error: SEEALSO_API_TOKEN is empty"),
+        ("SEEALSO_API_TOKENS", '{"cms": " "}', "seealso: error: SEEALSO_API_TOKENS['cms'] is empty"),
+        (
+            "SEEALSO_EDITOR_USERS",
+            '{"editor": ""}',
+            "seealso: error: SEEALSO_EDITOR_USERS: the password of 'editor'",
+        ),
+    ],
+)
+def test_serve_refuses_empty_secrets_in_one_line(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    env = {
+        "SEEALSO_DATA_DIR": str(tmp_path / "d"),
+        "SEEALSO_MODEL": "test/hashing",
+        "PATH": "",
+        variable: value,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from seealso.cli import main; main()", "serve", "--port", "1"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr

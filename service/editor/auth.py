@@ -1,34 +1,57 @@
-"""Editor sign-in: passwords from settings, a signed session cookie, and a CSRF token per session.
+"""Editor sign-in: passwords from settings, sessions kept on the server, and limits on guessing.
 
-The cookie holds the editor's name and a random CSRF token, signed (itsdangerous) with the
-settings' secret key or a random key kept in the data dir (so every worker shares it). Every form
-that changes something carries the token and is refused without it.
+- Passwords: settings hold a password or a hash from `seealso hash-password`. Plain ones are hashed
+  when the app starts, and an unknown name is checked against a hash of the same cost, so every
+  sign-in costs the same PBKDF2 work whether or not the name exists.
+- Sessions: the cookie holds a random session id; the session (editor, CSRF token, expiry) is a row
+  of `editor.sqlite3` in the data dir, shared by every worker process and keyed by a hash of the id.
+  Signing out deletes the row, so the old cookie opens nothing.
+- The sign-in form carries a token that must match a cookie set with the form (no signing in from
+  another site's form), and failed sign-ins are counted per address and per name: beyond the limit,
+  the answer is 429 with Retry-After, before any password is checked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import sqlite3
+import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from seealso.config import Settings
 
 COOKIE = "seealso_editor"
+LOGIN_COOKIE = "seealso_login"
+SESSIONS_FILE = "editor.sqlite3"
 SESSION_SECONDS = 12 * 3600
 HASH_PREFIX = "pbkdf2_sha256"
 HASH_ITERATIONS = 200_000
+# Failed sign-ins allowed within the window, per name and per client address.
+FAILURE_WINDOW = 15 * 60
+MAX_FAILURES_PER_NAME = 10
+MAX_FAILURES_PER_ADDRESS = 30
 
 
 @dataclass(frozen=True)
 class Session:
     user: str
     csrf: str
+
+
+class TooManyAttempts(Exception):
+    """Too many failed sign-ins; `retry_after` seconds until the next is allowed."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} seconds")
+        self.retry_after = retry_after
 
 
 def hash_password(password: str, *, salt: str | None = None, iterations: int = HASH_ITERATIONS) -> str:
@@ -38,62 +61,114 @@ def hash_password(password: str, *, salt: str | None = None, iterations: int = H
     return f"{HASH_PREFIX}${iterations}${salt}${digest}"
 
 
-def check_password(settings: Settings, user: str, password: str) -> bool:
-    stored = settings.editor_users.get(user)
-    if stored is None:
-        hash_password(password, salt="x", iterations=1000)  # about the same work for unknown names
-        return False
-    expected = stored.get_secret_value()
-    if expected.startswith(HASH_PREFIX + "$"):
-        _, iterations, salt, _ = expected.split("$", 3)
-        return hmac.compare_digest(hash_password(password, salt=salt, iterations=int(iterations)), expected)
-    return hmac.compare_digest(password.encode(), expected.encode())
+def is_hash(value: str) -> bool:
+    parts = value.split("$")
+    return len(parts) == 4 and parts[0] == HASH_PREFIX and parts[1].isdigit()
 
 
-class Sessions:
+def verify(password: str, stored_hash: str) -> bool:
+    _, iterations, salt, _ = stored_hash.split("$", 3)
+    candidate = hash_password(password, salt=salt, iterations=int(iterations))
+    return hmac.compare_digest(candidate.encode(), stored_hash.encode())
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class Editors:
+    """Who may sign in, and their sessions, over `<data dir>/editor.sqlite3`."""
+
     def __init__(self, settings: Settings) -> None:
-        key = (
-            settings.secret_key.get_secret_value()
-            if settings.secret_key
-            else _data_dir_key(settings.data_dir)
+        self._hashes = {
+            user: value if is_hash(value) else hash_password(value)
+            for user, secret in settings.editor_users.items()
+            for value in [secret.get_secret_value()]
+        }
+        # An unknown name costs what a known one does: the iterations most hashes use.
+        iterations = Counter(int(h.split("$")[1]) for h in self._hashes.values()).most_common(1)
+        self._unknown = hash_password(
+            secrets.token_hex(16), iterations=iterations[0][0] if iterations else HASH_ITERATIONS
         )
-        self._signer = URLSafeTimedSerializer(key, salt="seealso-editor-session")
+        self._lock = threading.Lock()
+        path = Path(settings.data_dir) / SESSIONS_FILE
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, user TEXT NOT NULL,"
+            " csrf TEXT NOT NULL, expires_at REAL NOT NULL)"
+        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS failures (key TEXT NOT NULL, at REAL NOT NULL)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS failures_key ON failures (key, at)")
 
-    def start(self, user: str) -> tuple[Session, str]:
-        """A new session and its cookie value."""
-        session = Session(user, secrets.token_urlsafe(24))
-        return session, self._signer.dumps({"user": session.user, "csrf": session.csrf})
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
-    def read(self, cookie: str | None) -> Session | None:
+    @contextlib.contextmanager
+    def _sql(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._db
+
+    # -- signing in ---------------------------------------------------------------------------------
+
+    def sign_in(self, user: str, password: str, address: str) -> tuple[Session, str] | None:
+        """A new session and its cookie value, or None for a wrong name or password.
+
+        Raises:
+            TooManyAttempts: the name or the address failed too often lately (nothing is checked).
+        """
+        keys = [f"name:{user}", f"address:{address}"]
+        now = time.time()
+        self._check_failures(keys, now)
+        ok = verify(password, self._hashes.get(user, self._unknown)) and user in self._hashes
+        with self._sql() as db:
+            if not ok:
+                db.executemany("INSERT INTO failures (key, at) VALUES (?, ?)", [(key, now) for key in keys])
+                return None
+            db.execute("DELETE FROM failures WHERE key = ? OR at < ?", (keys[0], now - FAILURE_WINDOW))
+            db.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            session, cookie = Session(user, secrets.token_urlsafe(24)), secrets.token_urlsafe(32)
+            db.execute(
+                "INSERT INTO sessions (id, user, csrf, expires_at) VALUES (?, ?, ?, ?)",
+                (_digest(cookie), user, session.csrf, now + SESSION_SECONDS),
+            )
+        return session, cookie
+
+    def _check_failures(self, keys: list[str], now: float) -> None:
+        limits = [MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS]
+        with self._sql() as db:
+            for key, limit in zip(keys, limits, strict=True):
+                rows = db.execute(
+                    "SELECT at FROM failures WHERE key = ? AND at >= ? ORDER BY at DESC LIMIT ?",
+                    (key, now - FAILURE_WINDOW, limit),
+                ).fetchall()
+                if len(rows) >= limit:  # the oldest of the last `limit` failures must leave the window
+                    raise TooManyAttempts(max(1, int(rows[-1][0] + FAILURE_WINDOW - now) + 1))
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    def session(self, cookie: str | None) -> Session | None:
+        """The live session a cookie names, or None."""
         if not cookie:
             return None
-        try:
-            data = self._signer.loads(cookie, max_age=SESSION_SECONDS)
-        except BadSignature:
+        with self._sql() as db:
+            row = db.execute(
+                "SELECT user, csrf FROM sessions WHERE id = ? AND expires_at >= ?",
+                (_digest(cookie), time.time()),
+            ).fetchone()
+        if row is None or row[0] not in self._hashes:  # an editor removed from settings is signed out
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("user"), str):
-            return None
-        return Session(data["user"], str(data.get("csrf", "")))
+        return Session(row[0], row[1])
+
+    def sign_out(self, cookie: str | None) -> None:
+        if cookie:
+            with self._sql() as db:
+                db.execute("DELETE FROM sessions WHERE id = ?", (_digest(cookie),))
 
 
-def csrf_ok(session: Session | None, token: str | None) -> bool:
-    return session is not None and bool(token) and hmac.compare_digest(session.csrf, token or "")
-
-
-def _data_dir_key(data_dir: Path) -> str:
-    path = data_dir / "editor-secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker wrote it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-    for _ in range(100):  # another worker may be between creating the file and writing it
-        key = path.read_text().strip()
-        if key:
-            return key
-        time.sleep(0.01)
-    raise RuntimeError(f"{path} is empty; delete it or set SEEALSO_SECRET_KEY")
+def csrf_ok(expected: str | None, token: str | None) -> bool:
+    return bool(expected) and bool(token) and hmac.compare_digest(str(expected), str(token))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,13 +18,21 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from indexer.article import keyword_key
+from indexer.article import is_web_url, keyword_key
 from indexer.reader import link_pairs
 from indexer.store import Store
 from ranking import Ranker, overrides
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, KeywordNotFound, SeealsoError
-from service.editor.auth import COOKIE, SESSION_SECONDS, Session, Sessions, check_password, csrf_ok
+from service.editor.auth import (
+    COOKIE,
+    LOGIN_COOKIE,
+    SESSION_SECONDS,
+    Editors,
+    Session,
+    TooManyAttempts,
+    csrf_ok,
+)
 from service.editor.pictures import SIZE, neighbourhood
 
 router = APIRouter(prefix="/editor", include_in_schema=False)
@@ -36,6 +45,8 @@ def _quote(value: str) -> str:
 
 
 templates.env.filters["q"] = _quote
+# Only http(s) URLs become links (a URL stored before they were checked may be anything).
+templates.env.tests["web_url"] = is_web_url
 
 
 def article_url(article_id: str, **more: object) -> str:
@@ -64,9 +75,12 @@ def _ranker(request: Request) -> Ranker:
     return request.app.state.ranker
 
 
+def _editors(request: Request) -> Editors:
+    return request.app.state.editors
+
+
 def _session(request: Request) -> Session | None:
-    sessions: Sessions = request.app.state.sessions
-    return sessions.read(request.cookies.get(COOKIE))
+    return _editors(request).session(request.cookies.get(COOKIE))
 
 
 def _reader(request: Request) -> Session | None:
@@ -86,7 +100,7 @@ def _writer(request: Request, csrf: str | None) -> Session:
     session = _session(request)
     if session is None:
         raise HTTPException(401, "sign in to change anything")
-    if not csrf_ok(session, csrf):
+    if not csrf_ok(session.csrf, csrf):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
     return session
 
@@ -121,7 +135,21 @@ def _with(url: str, **params: object) -> str:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/editor", error: str | None = None) -> HTMLResponse:
-    return _page(request, "login.html", _session(request), next=_back(next), error=error)
+    return _login_form(request, next, error)
+
+
+def _login_form(request: Request, next: str, error: str | None, status_code: int = 200) -> HTMLResponse:
+    """The sign-in form, with a token that the form and a cookie set here must both carry."""
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = _page(
+        request, "login.html", _session(request), next=_back(next), error=error, login_token=token
+    )
+    response.status_code = status_code
+    response.set_cookie(
+        LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/editor/login",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
 
 
 @router.post("/login")
@@ -130,21 +158,35 @@ def login(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/editor",
+    csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
-    if not check_password(_settings(request), username, password):
+    if not csrf_ok(request.cookies.get(LOGIN_COOKIE), csrf):
+        message = "the sign-in form has expired or came from elsewhere; sign in again"
+        return _login_form(request, next, message, status_code=403)
+    address = request.client.host if request.client else "unknown"
+    try:
+        signed_in = _editors(request).sign_in(username, password, address)
+    except TooManyAttempts as exc:
+        refused = _login_form(request, next, str(exc), status_code=429)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
+    if signed_in is None:
         return _go("/editor/login", next=_back(next), error="wrong name or password")
-    _, cookie = request.app.state.sessions.start(username)
+    _, cookie = signed_in
     response = RedirectResponse(_back(next), status_code=303)
     response.set_cookie(
         COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="lax", path="/editor",
         secure=request.url.scheme == "https",
     )  # fmt: skip
+    response.delete_cookie(LOGIN_COOKIE, path="/editor/login")
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
+    """Sign out: the session ends on the server, so its cookie opens nothing afterwards."""
     _writer(request, csrf)
+    _editors(request).sign_out(request.cookies.get(COOKIE))
     response = RedirectResponse("/editor/login", status_code=303)
     response.delete_cookie(COOKIE, path="/editor")
     return response

@@ -1,6 +1,7 @@
 """Editors' overrides as an API: pin, block or link a target in an article's or a keyword's lists.
 
-Every route needs the bearer token (SEEALSO_API_TOKEN); changes are logged with the author "api".
+Every route needs a bearer token; changes are logged with the token's name as the author (`api`
+for SEEALSO_API_TOKEN, `api:<name>` for one of SEEALSO_API_TOKENS).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from ranking import overrides
-from service.deps import StoreDep, Writer
+from service.deps import Author, StoreDep, Writer
 from service.middleware import decoded
 from service.schemas import Error, OverrideIn, OverrideOut, OverridesOut
 
@@ -21,7 +22,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Error},
     422: {"model": Error},
 }
-AUTHOR = "api"
 
 
 def _scope(kind: str, list_name: str) -> str:
@@ -46,23 +46,25 @@ async def article_overrides(article_id: str, store: StoreDep) -> dict[str, Any]:
 @router.post(
     "/v1/articles/{article_id}/overrides", status_code=201, response_model=OverrideOut, responses=ERRORS
 )
-async def add_article_override(article_id: str, body: OverrideIn, store: StoreDep) -> dict[str, Any]:
+async def add_article_override(
+    article_id: str, body: OverrideIn, store: StoreDep, author: Author
+) -> dict[str, Any]:
     """Pin, block or link `target` in this article's related list (replacing any override of the
     same target). A pin goes at `position` (default 1); a link without a position goes where its
     score puts it."""
     source = decoded(article_id)
     overrides.change(
         store.catalog, "article", source, body.target, body.action,
-        position=body.position, expires_at=body.expires_at, author=AUTHOR,
+        position=body.position, expires_at=body.expires_at, author=author,
     )  # fmt: skip
     return _one(store, "article", source, body.target)
 
 
 @router.delete("/v1/articles/{article_id}/overrides/{target}", status_code=204, responses=ERRORS)
-async def remove_article_override(article_id: str, target: str, store: StoreDep) -> Response:
+async def remove_article_override(article_id: str, target: str, store: StoreDep, author: Author) -> Response:
     """Remove the override of `target` from this article's related list."""
     if (
-        overrides.remove(store.catalog, "article", decoded(article_id), decoded(target), author=AUTHOR)
+        overrides.remove(store.catalog, "article", decoded(article_id), decoded(target), author=author)
         is None
     ):
         raise overrides.OverrideNotFound(decoded(target))
@@ -83,13 +85,15 @@ async def keyword_overrides(keyword: str, store: StoreDep, list: str = LIST) -> 
 @router.post(
     "/v1/keywords/{keyword}/overrides", status_code=201, response_model=OverrideOut, responses=ERRORS
 )
-async def add_keyword_override(keyword: str, body: OverrideIn, store: StoreDep) -> dict[str, Any]:
+async def add_keyword_override(
+    keyword: str, body: OverrideIn, store: StoreDep, author: Author
+) -> dict[str, Any]:
     """Pin, block or link an article (`list: articles`) or a keyword (`list: keywords`) on a
     keyword page."""
     source, scope = decoded(keyword), _scope("keyword", body.list)
     overrides.change(
         store.catalog, scope, source, body.target, body.action,
-        position=body.position, expires_at=body.expires_at, author=AUTHOR,
+        position=body.position, expires_at=body.expires_at, author=author,
     )  # fmt: skip
     return _one(store, scope, source, body.target)
 
@@ -99,11 +103,12 @@ async def remove_keyword_override(
     keyword: str,
     target: str,
     store: StoreDep,
+    author: Author,
     list: str = LIST,
 ) -> Response:
     """Remove the override of `target` from a keyword page's article list or related keywords."""
     scope = _scope("keyword", _list_name(list))
-    if overrides.remove(store.catalog, scope, decoded(keyword), decoded(target), author=AUTHOR) is None:
+    if overrides.remove(store.catalog, scope, decoded(keyword), decoded(target), author=author) is None:
         raise overrides.OverrideNotFound(decoded(target))
     return Response(status_code=204)
 

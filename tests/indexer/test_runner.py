@@ -142,3 +142,37 @@ def test_a_long_run_writes_snapshots_as_it_goes(
     # After each 12 articles (three batches of 4 hold the 10 asked), and at the end.
     assert written == [12, 24, 30]
     assert store.manifest().count == 30  # type: ignore[union-attr]
+
+
+class Poisoned(HashingEmbedder):
+    """Fails on any text holding "poison", as a model might on a record it cannot take."""
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if any("poison" in text for text in texts):
+            raise RuntimeError("the model cannot take this text")
+        return super().embed_batch(texts)
+
+
+def test_a_record_that_fails_to_index_is_a_numbered_rejection(store: Store, tmp_path: Path) -> None:
+    records = articles(10)
+    records[6]["body"] = "poison pill"
+    rejected: list[str] = []
+    report = run(
+        store, Poisoned(64), tmp_path / "a.jsonl", records, on_reject=lambda r: rejected.append(str(r))
+    )
+    assert rejected == ["line 7 (id 'a6'): cannot be indexed: RuntimeError: the model cannot take this text"]
+    assert (report.added, len(report.rejected)) == (9, 1)  # its batch (a4..a7) is kept but for it
+    assert sorted(store.catalog.hashes([f"a{i}" for i in range(10)])) == sorted(
+        f"a{i}" for i in range(10) if i != 6
+    )
+
+
+def test_a_failure_of_every_record_stops_the_run_and_keeps_what_was_committed(
+    store: Store, tmp_path: Path
+) -> None:
+    records = articles(8)
+    for record in records[4:]:
+        record["body"] = "poison"  # the whole second batch fails: not the records' fault
+    with pytest.raises(RuntimeError, match="cannot take"):
+        run(store, Poisoned(64), tmp_path / "a.jsonl", records)
+    assert store.catalog.count() == 4

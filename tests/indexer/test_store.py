@@ -43,6 +43,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m003_filter_indexes",
         "m004_terms",
         "m005_overrides",
+        "m006_four_digit_years",
     ]
     again.close()
 
@@ -69,6 +70,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m003_filter_indexes",
         "m004_terms",
         "m005_overrides",
+        "m006_four_digit_years",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     upgraded.close()

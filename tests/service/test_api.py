@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from indexer.reader import Record, read_articles, validate_record
 from indexer.runner import index_articles
 from indexer.store import Store
 from seealso.config import Settings
+from seealso.errors import SeealsoError
 from service.app import create_app
 
 TOKEN = "s3cret-token"
@@ -430,3 +432,152 @@ def test_bad_list_parameters_name_the_parameter(client: TestClient) -> None:
     assert bad["error"] == "invalid_request"
     assert [d["field"] for d in bad["details"]] == ["query.k", "query.half_life"]
     assert "greater than or equal to 1" in bad["message"]
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer    ", "bearer\t"])
+def test_an_empty_bearer_never_writes(client: TestClient, header: str) -> None:
+    response = client.put(path_of("new"), json=NEW, headers={"Authorization": header})
+    assert response.status_code in (401, 403)
+    assert client.delete(path_of("mali-1"), headers={"Authorization": header}).status_code in (401, 403)
+    assert client.get(path_of("new")).status_code == 404 and client.get(path_of("mali-1")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"api_token": ""}, "SEEALSO_API_TOKEN is empty"),
+        ({"api_token": "   "}, "SEEALSO_API_TOKEN is empty"),
+        ({"api_token": "two words"}, "printable ASCII without spaces"),
+        ({"api_tokens": {"cms": ""}}, "SEEALSO_API_TOKENS['cms'] is empty"),
+        ({"api_tokens": {"cms": "same", "batch": "same"}}, "have the same token"),
+        ({"editor_users": {"alice": ""}}, "the password of 'alice' is empty"),
+        ({"editor_users": {"alice": "  "}}, "the password of 'alice' is empty"),
+    ],
+)
+def test_empty_secrets_are_refused_at_start(
+    data_dir: Path, settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SeealsoError, match=re.escape(message)):
+        Settings.load(data_dir=data_dir, **settings)
+
+
+def test_named_tokens_write_and_the_log_names_them(data_dir: Path) -> None:
+    with make_client(data_dir, api_tokens={"cms": "cms-token", "batch": "batch-token"}) as client:
+        for name in ("cms", "batch"):
+            headers = {"Authorization": f"Bearer {name}-token"}
+            assert client.put(path_of(f"from-{name}"), json=NEW, headers=headers).status_code == 201
+            target = {"target": f"from-{name}", "action": "pin"}
+            assert (
+                client.post(path_of("mali-1") + "/overrides", json=target, headers=headers).status_code == 201
+            )
+        assert client.put(path_of("legacy"), json=NEW, headers=AUTH).status_code == 201  # the single token
+        assert client.put(path_of("x"), json=NEW, headers={"Authorization": "Bearer cms"}).status_code == 403
+        listed = client.get(path_of("mali-1") + "/overrides", headers=AUTH).json()["overrides"]
+        assert {o["target"]: o["author"] for o in listed} == {
+            "from-cms": "api:cms",
+            "from-batch": "api:batch",
+        }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("until=9999-12-31", "all"),
+        ("until=9999-12-31T23:59:59Z", "all"),
+        ("since=0001-01-01", "all"),
+        ("since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59%2B00:00", "all"),
+        ("since=9999-12-31T23:59:59Z", "none"),
+        ("until=0001-01-01", "none"),
+        ("since=0001-01-01T00:00:00%2B01:00", 422),
+        ("until=9999-12-31T23:00:00-05:00", 422),
+        ("since=99999-01-01", 422),
+    ],
+)
+def test_extreme_date_filters_are_right_or_422(client: TestClient, query: str, expected: object) -> None:
+    everything = set(ids(client.get(path_of("mali-1") + "/related?k=100")))
+    for url in (path_of("mali-1") + f"/related?k=100&{query}", f"/v1/search?q=Mali&k=100&{query}"):
+        response = client.get(url)
+        if expected == 422:
+            assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+            assert (
+                "out of range" in response.json()["message"]
+                or "not an ISO 8601" in response.json()["message"]
+            )
+        else:
+            found = set(ids(response)) - {"mali-1"}
+            assert found == (everything if expected == "all" else set()), url
+
+
+@pytest.mark.parametrize(
+    ("published", "stored"),
+    [
+        ("0999-06-01", "0999-06-01T00:00:00Z"),
+        ("9999-12-31", "9999-12-31T00:00:00Z"),
+        ("0001-01-01", "0001-01-01T00:00:00Z"),
+    ],
+)
+def test_extreme_publication_dates_are_stored_and_served(
+    client: TestClient, published: str, stored: str
+) -> None:
+    created = client.put(path_of("old"), json={**NEW, "published_at": published}, headers=AUTH)
+    assert created.status_code == 201 and created.json()["article"]["published_at"] == stored
+    for article_id in [i["id"] for i in CORPUS]:  # every list reads it, none fails
+        assert client.get(path_of(article_id) + "/related?k=10").status_code == 200
+    assert "old" in ids(client.get("/v1/search?q=Junta in Bamako delays the vote&k=3"))
+    assert client.get("/v1/keywords/Bamako/articles?k=10").status_code == 200
+    assert client.get(f"/v1/search?q=Mali&since={published}&until={published}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"title": "x\\ud800"}', "title: contains U+D800, a lone surrogate"),
+        ('{"title": "x", "keywords": ["\\udfff"]}', "keywords: contains U+DFFF"),
+        ('{"title": "x\\u0000y"}', "title: contains a NUL character"),
+        ('{"title": "x", "url": "javascript:alert(1)"}', "url: must be an absolute http or https URL"),
+        ('{"title": "x", "url": "JaVaScRiPt:alert(1)"}', "url: must be an absolute http or https URL"),
+        ('{"title": "x", "url": "data:text/html,<b>x</b>"}', "url: must be an absolute http or https URL"),
+        ('{"title": "x", "published_at": "0001-01-01T00:00:00+01:00"}', "published_at: out of range"),
+    ],
+)
+def test_articles_that_cannot_be_stored_get_422(client: TestClient, content: str, reason: str) -> None:
+    response = client.put(path_of("x"), content=content, headers={**AUTH, "Content-Type": "application/json"})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_article")
+    assert reason in response.json()["message"]
+    assert client.get(path_of("x")).status_code == 404
+
+
+@pytest.mark.parametrize("depth", [65, 2000, 100_000])
+def test_deeply_nested_bodies_get_422(client: TestClient, depth: int) -> None:
+    content = '{"title": "x", "extra": ' + "[" * depth + "]" * depth + "}"
+    for url, method in (
+        (path_of("x"), "PUT"),
+        ("/v1/similarity", "POST"),
+        (path_of("mali-1") + "/overrides", "POST"),
+    ):
+        response = client.request(
+            method, url, content=content, headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert (response.status_code, response.json()["error"]) == (422, "invalid_request"), url
+        assert "nested deeper than 64 levels" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "/v1/articles/mali-1/overrides", '{"target": "mali-2\\ud800", "action": "pin"}'),
+        ("POST", "/v1/keywords/Mali/overrides", '{"target": "\\udc00", "action": "block"}'),
+        ("POST", "/v1/similarity", '{"pairs": [{"source": "mali-1\\ud800", "target": "mali-2"}]}'),
+        (
+            "POST",
+            "/v1/articles/mali-1/overrides",
+            '{"target": "mali-2", "action": "pin", "expires_at": "0001-01-01T00:00:00+01:00"}',
+        ),
+    ],
+)
+def test_other_bodies_that_cannot_be_stored_get_422(
+    client: TestClient, method: str, url: str, body: str
+) -> None:
+    response = client.request(method, url, content=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert client.get(path_of("mali-1") + "/overrides", headers=AUTH).json()["overrides"] == []

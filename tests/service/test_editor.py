@@ -6,8 +6,14 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
+from indexer.article import Article
+from indexer.catalog import Write
+from indexer.store import Store
+from service.editor import auth
 from service.editor.auth import hash_password
 from tests.service.test_api import AUTH, client, data_dir, make_client
 
@@ -19,9 +25,17 @@ def editor(data_dir: Path, **settings: object) -> TestClient:
     return make_client(data_dir, editor_users=json.loads(USERS), **settings)
 
 
+def login(client: TestClient, user: str, password: str, next: str = "/editor", **kw: object) -> Response:
+    """Post the sign-in form as a browser does: with the token of the form it was given."""
+    form = client.get("/editor/login")
+    token = re.search(r'action="/editor/login".*?name="csrf" value="([^"]+)"', form.text, re.S).group(1)  # type: ignore[union-attr]
+    data = {"username": user, "password": password, "next": next, "csrf": token}
+    return client.post("/editor/login", data=data, **kw)  # type: ignore[arg-type]
+
+
 def sign_in(client: TestClient, user: str = "alice", password: str = "wonderland") -> str:
     """Signs in; returns the session's CSRF token (read from a page's form)."""
-    response = client.post("/editor/login", data={"username": user, "password": password, "next": "/editor"})
+    response = login(client, user, password)
     assert response.status_code == 200 and "Signed in as" in response.text, response.text[:300]
     page = client.get("/editor/article?id=mali-1")
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -65,13 +79,9 @@ def test_changes_need_the_session_csrf_token(data_dir: Path) -> None:
 
 def test_a_hashed_password_works_and_wrong_ones_do_not(data_dir: Path) -> None:
     with editor(data_dir) as client:
-        wrong = client.post(
-            "/editor/login", data={"username": "bob", "password": "nope"}, follow_redirects=False
-        )
+        wrong = login(client, "bob", "nope", follow_redirects=False)
         assert "error=wrong+name+or+password" in wrong.headers["location"]
-        unknown = client.post(
-            "/editor/login", data={"username": "eve", "password": "x"}, follow_redirects=False
-        )
+        unknown = login(client, "eve", "x", follow_redirects=False)
         assert "error=" in unknown.headers["location"]
         assert sign_in(client, "bob", "builder")
 
@@ -91,11 +101,7 @@ def test_a_tampered_session_cookie_is_not_a_session(data_dir: Path) -> None:
 
 def test_redirects_stay_on_the_editor(data_dir: Path) -> None:
     with editor(data_dir) as client:
-        response = client.post(
-            "/editor/login",
-            data={"username": "alice", "password": "wonderland", "next": "https://evil.example/"},
-            follow_redirects=False,
-        )
+        response = login(client, "alice", "wonderland", next="https://evil.example/", follow_redirects=False)
         assert response.headers["location"] == "/editor"
 
 
@@ -118,3 +124,109 @@ def test_the_api_and_the_page_share_overrides_and_the_log(data_dir: Path) -> Non
         audit = client.get("/editor/audit").text
         assert "olympics" in audit and "api" in audit
         assert "olympics" in client.get("/editor/article?id=mali-1").text  # in the overrides table
+
+
+def test_the_sign_in_form_must_come_from_this_site(data_dir: Path) -> None:
+    """Login CSRF: a form posted from another site has no token matching this site's cookie."""
+    with editor(data_dir) as client:
+        forged = client.post(
+            "/editor/login", data={"username": "alice", "password": "wonderland"}, follow_redirects=False
+        )
+        assert forged.status_code == 403 and "came from elsewhere" in forged.text
+        assert "seealso_editor" not in client.cookies
+        client.get("/editor/login")  # a cookie token, but the form carries another
+        other = client.post(
+            "/editor/login",
+            data={"username": "alice", "password": "wonderland", "csrf": "not-the-cookie"},
+            follow_redirects=False,
+        )
+        assert other.status_code == 403
+        assert sign_in(client)
+
+
+def test_signing_out_ends_the_session_on_the_server(data_dir: Path) -> None:
+    with editor(data_dir) as client:
+        csrf = sign_in(client)
+        cookie = str(client.cookies.get("seealso_editor"))
+        out = client.post("/editor/logout", data={"csrf": csrf}, follow_redirects=False)
+        assert out.status_code == 303
+        client.cookies.clear()
+        client.cookies.set("seealso_editor", cookie, path="/editor")  # the old cookie, replayed
+        assert client.get("/editor", follow_redirects=False).status_code == 303  # off to sign in
+        assert pin(client, csrf).status_code == 401  # type: ignore[attr-defined]
+
+
+def test_sessions_are_shared_by_workers_and_kept_out_of_reach(data_dir: Path) -> None:
+    with editor(data_dir) as first, editor(data_dir) as second:  # two apps: two worker processes
+        sign_in(first)
+        second.cookies.set("seealso_editor", str(first.cookies.get("seealso_editor")), path="/editor")
+        assert second.get("/editor", follow_redirects=False).status_code == 200
+        assert (data_dir / "editor.sqlite3").stat().st_mode & 0o077 == 0
+        stored = (data_dir / "editor.sqlite3").read_bytes() + (data_dir / "editor.sqlite3-wal").read_bytes()
+        assert str(first.cookies.get("seealso_editor")).encode() not in stored  # only its hash
+
+
+def test_failed_sign_ins_are_limited_per_name_and_per_address(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "MAX_FAILURES_PER_NAME", 3)
+    monkeypatch.setattr(auth, "MAX_FAILURES_PER_ADDRESS", 5)
+    with editor(data_dir) as client:
+        for _ in range(3):
+            assert "error=wrong" in login(client, "bob", "guess", follow_redirects=False).headers["location"]
+        limited = login(client, "bob", "builder", follow_redirects=False)  # even the right password
+        assert limited.status_code == 429
+        assert 0 < int(limited.headers["retry-after"]) <= auth.FAILURE_WINDOW + 1
+        assert "too many failed sign-ins" in limited.text
+        assert sign_in(client, "alice", "wonderland")  # another name from the same address
+        for name in ("carol", "dave"):
+            login(client, name, "guess")
+        assert login(client, "alice", "wonderland", follow_redirects=False).status_code == 429  # the address
+
+
+def test_every_sign_in_costs_the_same_work(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a name is unknown, has a plain password or a hash, a sign-in is one PBKDF2 of the same
+    iterations, so timing does not tell which names exist."""
+    calls: list[int] = []
+    real = auth.hashlib.pbkdf2_hmac
+
+    def counting(name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+        calls.append(iterations)
+        return real(name, password, salt, iterations)
+
+    with editor(data_dir) as client:
+        monkeypatch.setattr(auth.hashlib, "pbkdf2_hmac", counting)
+        for user in ("alice", "bob", "nobody"):  # plain, hashed, unknown
+            calls.clear()
+            login(client, user, "wrong", follow_redirects=False)
+            assert calls == [auth.HASH_ITERATIONS], user
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x", " javascript:x"]
+)
+def test_only_web_urls_become_links(data_dir: Path, url: str) -> None:
+    """A URL stored before URLs were checked is shown as text, never as a link."""
+    store = Store.open(data_dir)
+    old = store.catalog.get("mali-1")
+    assert old is not None
+    article = Article.model_construct(**{**dict(old.article), "url": url})
+    store.catalog.write([Write(article, "h", "r", None)])
+    store.close()
+    with editor(data_dir, editor_public_read=True) as client:
+        page = client.get("/editor/article?id=mali-1").text
+        assert "Soldiers seize power in Bamako" in page
+        assert 'href="' + url not in page and 'href="' + url.strip() not in page
+        assert not re.search(r'href="\s*(javascript|data):', page, re.I)
+    with editor(data_dir, editor_public_read=True) as client:
+        client.app.state.store.catalog.write(  # type: ignore[attr-defined]
+            [
+                Write(
+                    Article.model_construct(**{**dict(old.article), "url": "https://example.org/mali"}),
+                    "h",
+                    "s",
+                    None,
+                )
+            ]
+        )
+        assert 'href="https://example.org/mali"' in client.get("/editor/article?id=mali-1").text
