@@ -76,9 +76,8 @@ def export(source: str, folder: Path) -> None:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return self.model(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
-    work.chmod(0o755)
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # in the data dir: private
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))  # 0700
     try:
         onnx_path = work / "model.onnx"
         pipeline, inputs = Pipeline(), tuple(sample[name] for name in names)
@@ -108,6 +107,8 @@ def export(source: str, folder: Path) -> None:
             "lowercase": bool(getattr(model[0], "do_lower_case", False)),
         }
         (work / "export.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        for file in work.iterdir():
+            file.chmod(0o600)
         try:
             os.rename(work, folder)
         except OSError:  # another process exported the same model meanwhile: keep theirs

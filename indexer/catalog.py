@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer import lexicon
+from indexer import files, lexicon
 from indexer import overrides as editing
 from indexer.article import Article, keyword_key
 from indexer.dates import now as utc_now
@@ -148,6 +148,7 @@ class Catalog:
         self.path = path
         self._lock = threading.RLock()
         self._lexicon = lexicon.Lexicon()
+        files.create_private(path)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")

@@ -7,6 +7,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from indexer import files
+
 FORMAT_VERSION = 1
 
 
@@ -38,6 +40,7 @@ class Manifest:
     def save(self, path: Path) -> None:
         """Write atomically (temporary file, fsync, rename): readers see the old or the new manifest."""
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        files.create_private(tmp)
         with open(tmp, "w", encoding="utf-8") as stream:
             json.dump(asdict(self), stream, indent=2)
             stream.write("\n")

@@ -1,7 +1,9 @@
 """A data dir: the SQLite catalog, the FAISS index kept in step with it, and the manifest.
 
 Writers commit to the catalog, then save a FAISS snapshot under a new name and switch the manifest
-to it with a rename, so a crash at any point leaves a usable state. Readers load the snapshot the
+to it with a rename, so a crash at any point leaves a usable state. Batch writers (`seealso index`,
+`delete`, `overrides import`) take the data dir's writer lock, one at a time; the server's own
+writes do not, and go on meanwhile. Readers load the snapshot the
 manifest names and apply the catalog's changes since it (`refresh`), so they see every committed
 write without a restart.
 """
@@ -9,23 +11,32 @@ write without a restart.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from indexer import files
 from indexer.catalog import Catalog, utc_now
 from indexer.manifest import Manifest
 from indexer.vectors import VectorIndex, choose_kind
 from seealso.config import DEFAULT_MODEL
-from seealso.errors import IndexNotFound, ModelMismatch
+from seealso.errors import IndexNotFound, ModelMismatch, SeealsoError
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
 MANIFEST_FILE = "manifest.json"
+WRITER_LOCK = "writer.lock"
+
+
+class WriterBusy(SeealsoError):
+    def __init__(self, data_dir: Path, holder: str) -> None:
+        super().__init__(f"{data_dir} is being written by {holder}; try again when it is done")
 
 
 class RWLock:
@@ -85,11 +96,40 @@ class Store:
         if not (data_dir / CATALOG_FILE).exists():
             if not create:
                 raise IndexNotFound(str(data_dir))
-            data_dir.mkdir(parents=True, exist_ok=True)
+            files.make_dir(data_dir)
         return cls(data_dir, Catalog(data_dir / CATALOG_FILE), index_kind)
 
     def close(self) -> None:
         self.catalog.close()
+
+    @contextlib.contextmanager
+    def batch_writer(
+        self, command: str, *, wait: bool = True, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """Hold the data dir's writer lock while a batch command runs, so that two runs never
+        embed or write the same articles at once (an OS lock: a killed run releases it).
+
+        Args:
+            command: what holds it, for the message another run shows.
+            wait: wait for a run that holds it to finish (calling `on_wait` with who holds it), or
+                raise WriterBusy at once.
+        """
+        fd = os.open(self.data_dir / WRITER_LOCK, os.O_RDWR | os.O_CREAT, files.FILE_MODE)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 500, 0).decode("utf-8", "replace").strip() or "another seealso run"
+                if not wait:
+                    raise WriterBusy(self.data_dir, holder) from None
+                if on_wait:
+                    on_wait(holder)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} ({command}, since {utc_now()})".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # and with it the lock
 
     # -- model --------------------------------------------------------------------------------------
 
@@ -156,7 +196,8 @@ class Store:
         if self._index is not None and self.catalog.seq() == self._seq:
             return False
         with self._lock.write():
-            if self._index is None:
+            if self._index is None or self._index.dimension != (self.dimension or 0):
+                # First use, or the first vectors of a data dir that was empty when it was loaded.
                 self._index, self._seq = self._load_snapshot()
             seq = self.catalog.seq()
             if seq == self._seq:

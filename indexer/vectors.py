@@ -36,6 +36,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from indexer import files
+
 KINDS = ("flat", "hnsw", "ivf")
 EXACT_LIMIT = 20_000
 HNSW_LIMIT = 100_000
@@ -165,11 +167,13 @@ class VectorIndex:
         suffix = f".{os.getpid()}.tmp"
         tmp_ids = _ids_path(path).with_name(f".{_ids_path(path).name}{suffix}")
         tmp_index = path.with_name(f".{path.name}{suffix}")
+        files.create_private(tmp_ids)
         with open(tmp_ids, "wb") as stream:
             np.save(stream, self.label_vid)
             stream.flush()
             os.fsync(stream.fileno())
         faiss.write_index(self.index, str(tmp_index))
+        files.make_private(tmp_index)
         with open(tmp_index, "rb") as stream:
             os.fsync(stream.fileno())
         os.replace(tmp_ids, _ids_path(path))

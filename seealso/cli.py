@@ -52,6 +52,13 @@ Model = Annotated[
 ]
 K = Annotated[int, typer.Option("--k", "-k", min=1, max=1000, help="How many articles to return.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Wait = Annotated[
+    bool,
+    typer.Option(
+        "--wait/--no-wait",
+        help="When another batch run writes to the data dir: wait for it to finish, or stop at once.",
+    ),
+]
 HalfLife = Annotated[
     float | None,
     typer.Option(
@@ -85,11 +92,13 @@ def index(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [env SEEALSO_DEVICE].")] = None,
+    wait: Wait = True,
 ) -> None:
     """Index articles: add new ones, re-embed changed ones, skip unchanged ones.
 
     Invalid records are reported with their line number on stderr and the rest is indexed; the exit
-    code is then 3.
+    code is then 3. One batch run writes to a data dir at a time: another waits for it (--no-wait
+    stops instead); a server on the same data dir goes on answering and writing.
 
     On a CPU the model runs in OpenVINO: the first run exports it into the data dir (about 10 s;
     SEEALSO_BACKEND, SEEALSO_PRECISION). The FAISS index type follows the archive's size
@@ -120,9 +129,12 @@ def index(
         store.check_model(model_identity(config.model))  # before a model is loaded or exported
         embedder = config.load_embedder()
         show = not quiet and sys.stderr.isatty()
-        with tqdm(
-            total=count_lines(path), unit=" lines", disable=not show, file=sys.stderr, desc="indexing"
-        ) as bar:
+        with (
+            store.batch_writer("seealso index", wait=wait, on_wait=_waiting(store.data_dir)),
+            tqdm(
+                total=count_lines(path), unit=" lines", disable=not show, file=sys.stderr, desc="indexing"
+            ) as bar,
+        ):
 
             def chain() -> Any:
                 if first is not None:
@@ -150,6 +162,7 @@ def index(
 def delete(
     ids: Annotated[list[str], typer.Argument(help="Ids of the articles to delete.")],
     data_dir: DataDir = None,
+    wait: Wait = True,
 ) -> None:
     """Delete articles from the catalog and the index (exit code 1 if an id was not found).
 
@@ -158,8 +171,9 @@ def delete(
     from indexer.store import Store
 
     store = Store.open(settings(data_dir).data_dir)
-    _seq, deleted = store.catalog.write(deletes=ids)
-    store.save_snapshot()
+    with store.batch_writer("seealso delete", wait=wait, on_wait=_waiting(store.data_dir)):
+        _seq, deleted = store.catalog.write(deletes=ids)
+        store.save_snapshot()
     store.close()
     missing = [i for i in ids if i not in set(deleted)]
     err(f"deleted {len(deleted)}" + (f"; not found: {', '.join(missing)}" if missing else ""))
@@ -314,24 +328,35 @@ def export_overrides(data_dir: DataDir = None) -> None:
 def import_overrides(
     path: Annotated[str, typer.Argument(help="JSON lines from `seealso overrides export`; - reads stdin.")],
     data_dir: DataDir = None,
+    wait: Wait = True,
 ) -> None:
     """Add overrides from an export (replacing those of the same list and target); each is logged.
 
     Example: seealso overrides import overrides.jsonl -d new-data
     """
+    from indexer.article import check_storable
     from indexer.overrides import Override
+    from indexer.reader import parse_json
     from indexer.store import Store
 
     store = Store.open(settings(data_dir).data_dir)
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    try:
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
     imported, rejected = 0, 0
-    with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
+    with stream, store.batch_writer("seealso overrides import", wait=wait, on_wait=_waiting(store.data_dir)):
+        for number, raw in enumerate(stream, 1):
             try:
-                data = json.loads(line)
+                line = raw.decode("utf-8")
+                if not line.strip():
+                    continue
+                data = parse_json(line)
+                if not isinstance(data, dict):
+                    raise ValueError("a line must be a JSON object")
                 key = {name: data[name] for name in ("scope", "source", "target", "action")}
+                for value in key.values():
+                    check_storable(str(value))
                 override = Override(**key, position=data.get("position"), expires_at=data.get("expires_at"))
                 store.catalog.set_override(override, str(data.get("author") or "import"))
                 imported += 1
@@ -404,6 +429,13 @@ def serve(
         port=config.port,
         log_level="warning",
     )
+
+
+def _waiting(data_dir: Path) -> Any:
+    def say(holder: str) -> None:
+        err(f"seealso: {data_dir} is being written by {holder}; waiting for it (--no-wait stops instead)")
+
+    return say
 
 
 def _rules(config: Settings, half_life: float | None) -> Any:

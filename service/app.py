@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import faiss
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from embeddings import model_identity
 from indexer import dates
@@ -23,11 +25,13 @@ from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
 from seealso import __version__
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
+from service import docs
 from service.deps import Writers
 from service.editor import routes as editor
 from service.editor.auth import Editors
-from service.middleware import BodyLimit, EncodedIds, Metrics
+from service.middleware import BodyLimit, EncodedIds, HeadAsGet, Metrics, SecurityHeaders
 from service.routes import articles, health, keywords, overrides, search
+from service.routes.search import HeavyRequests
 
 log = logging.getLogger("seealso.service")
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
@@ -82,24 +86,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         description="Related articles and related keywords for a news site.",
+        docs_url=None,  # served by service.docs, offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.writers = Writers(settings.writer_tokens())
+    app.state.heavy_requests = HeavyRequests(settings.heavy_requests)
     app.state.registry = registry
     for router in (health.router, articles.router, search.router, keywords.router, overrides.router):
         app.include_router(router)
     app.include_router(editor.router)
+    app.include_router(docs.router)
     app.mount("/editor/static", StaticFiles(directory=EDITOR_STATIC), name="editor-static")
+    app.mount("/docs/assets", docs.assets, name="docs-assets")
     add_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(EncodedIds)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/docs")
 
     return app
+
+
+def allowed_methods(app: FastAPI, scope: MutableMapping[str, Any]) -> list[str]:
+    """The methods some route answers at this request's path (HEAD with GET, OPTIONS always)."""
+    methods = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"})
 
 
 def _error(status: int, code: str, message: str, **more: object) -> JSONResponse:
@@ -138,10 +161,21 @@ def add_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request", message, details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        response = _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
-        response.headers.update(exc.headers or {})
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {
+            401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            422: "invalid_request", 429: "too_many_requests", 503: "unavailable",
+        }  # fmt: skip
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of every route at this path, not the first one's
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
+        message = str(exc.detail)
+        if exc.status_code == 405:
+            message = f"{request.method} is not allowed here; use {headers['Allow']}"
+        response = _error(exc.status_code, codes.get(exc.status_code, "http_error"), message)
+        response.headers.update(headers)
         return response
 
     @app.exception_handler(Exception)

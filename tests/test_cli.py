@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -241,3 +243,33 @@ def test_serve_refuses_empty_secrets_in_one_line(
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_one_batch_writer_at_a_time_and_nothing_embedded_twice(tmp_path: Path) -> None:
+    from indexer.store import Store
+
+    path = tmp_path / "many.jsonl"
+    lines = (json.dumps({"id": f"a{i}", "title": f"Story {i}", "body": f"words {i}"}) for i in range(1500))
+    path.write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "SEEALSO_DATA_DIR": str(tmp_path / "d"), "SEEALSO_MODEL": "test/hashing"}
+    command = [sys.executable, "-c", "from seealso.cli import main; main()", "index", str(path)]
+    store = Store.open(tmp_path / "d", create=True)
+    logs = [tmp_path / f"run{n}.err" for n in range(2)]
+    with store.batch_writer("a test"):  # both runs start while another writer holds the data dir
+        busy = subprocess.run([*command, "--no-wait"], env=env, capture_output=True, text=True, timeout=60)
+        assert busy.returncode == 1
+        assert "is being written by pid" in busy.stderr and "(a test, since" in busy.stderr
+        runs = [subprocess.Popen([*command, "--quiet"], env=env, stderr=log.open("w")) for log in logs]
+        deadline = time.monotonic() + 60
+        while not all("waiting for it" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline and all(run.poll() is None for run in runs)
+            time.sleep(0.1)
+    assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    summaries = sorted(log.read_text().strip().splitlines()[-1] for log in logs)
+    assert summaries[0].startswith("added 0, updated 0, unchanged 1500") and summaries[0].endswith(
+        "(0 embedded)"
+    )
+    assert summaries[1].startswith("added 1500, updated 0, unchanged 0")
+    assert summaries[1].endswith("(1500 embedded)")
+    assert store.catalog.count() == 1500
+    store.close()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import sqlite3
 import threading
@@ -26,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer import files
 from seealso.config import Settings
 
 COOKIE = "seealso_editor"
@@ -92,9 +92,7 @@ class Editors:
         )
         self._lock = threading.Lock()
         path = Path(settings.data_dir) / SESSIONS_FILE
-        if not path.exists():
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        files.create_private(path)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute(

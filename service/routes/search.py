@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 
-from service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, SettingsDep
+from service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, SettingsDep, Writers, bearer_token
 from service.schemas import Error, SearchOut, SimilarityIn, SimilarityOut
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -25,10 +26,52 @@ def search(
     return ranker.search(q, query.k, query.filters, query.rules).to_dict()
 
 
-@router.post("/similarity", response_model=SimilarityOut, responses={422: {"model": Error}})
-def similarity(body: SimilarityIn, ranker: RankerDep, settings: SettingsDep) -> dict[str, Any]:
+class HeavyRequests:
+    """How many anonymous heavy requests run at once in this process; beyond `limit`, a 503."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def __enter__(self) -> None:
+        if not self._slots.acquire(blocking=False):
+            raise HTTPException(
+                503, "too many similarity requests at once; retry shortly", headers={"Retry-After": "1"}
+            )
+
+    def __exit__(self, *_: object) -> None:
+        self._slots.release()
+
+
+@router.post(
+    "/similarity", response_model=SimilarityOut, responses={422: {"model": Error}, 503: {"model": Error}}
+)
+def similarity(
+    body: SimilarityIn,
+    request: Request,
+    ranker: RankerDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> dict[str, Any]:
     """The relevance score of each pair (the score of related lists and of `seealso check-links`),
-    with its rank in the source's related list and a verdict; an unknown id is an error in its row."""
+    with its rank in the source's related list and a verdict; an unknown id is an error in its row.
+
+    Without a bearer token, a request scores at most `SEEALSO_SIMILARITY_MAX_PAIRS` pairs (100) and
+    only a few run at once (503 with Retry-After beyond); with one, up to 1,000 pairs."""
+    writers: Writers = request.app.state.writers
+    token = bearer_token(authorization)
+    if token is not None and writers.name_of(token) is not None:
+        return _scores(body, ranker, settings)
+    if len(body.pairs) > settings.similarity_max_pairs:
+        raise HTTPException(
+            422,
+            f"pairs: at most {settings.similarity_max_pairs} pairs without a bearer token "
+            f"(this request has {len(body.pairs)}); with one, up to 1,000",
+        )
+    with request.app.state.heavy_requests:
+        return _scores(body, ranker, settings)
+
+
+def _scores(body: SimilarityIn, ranker: RankerDep, settings: SettingsDep) -> dict[str, Any]:
     checks = ranker.check_links(
         [(p.source, p.target) for p in body.pairs],
         weak=settings.weak_link_score,

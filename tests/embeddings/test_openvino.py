@@ -125,3 +125,11 @@ def test_threads_get_their_own_vectors(
         together = list(pool.map(lambda text: embedder.embed([text])[0], texts * 3))
     for text, vector in zip(texts * 3, together, strict=True):
         assert float(np.dot(vector, alone[text])) > 0.9999, text
+
+
+def test_the_export_is_private(tmp_path: Path) -> None:
+    Settings(data_dir=tmp_path / "data", precision="fp32").load_embedder()
+    models = tmp_path / "data" / "models"
+    modes = {str(p.relative_to(models)): p.stat().st_mode & 0o777 for p in [models, *models.rglob("*")]}
+    assert {path: mode for path, mode in modes.items() if mode & 0o077} == {}
+    assert len(modes) == 6  # the folder, its export folder, and four files

@@ -581,3 +581,157 @@ def test_other_bodies_that_cannot_be_stored_get_422(
     response = client.request(method, url, content=body, headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert client.get(path_of("mali-1") + "/overrides", headers=AUTH).json()["overrides"] == []
+
+
+# -- headers and methods ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/articles/mali-1/related",
+        "/v1/articles/nope",
+        "/healthz",
+        "/editor/login",
+        "/docs",
+        "/openapi.json",
+    ],
+)
+def test_every_response_carries_the_security_headers(client: TestClient, url: str) -> None:
+    headers = client.get(url).headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "same-origin"
+    policy = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    if url != "/docs":
+        assert "script-src" not in policy  # no page but the docs runs a script
+
+
+def test_the_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(source.startswith("/docs/") for source in sources)  # nothing from a CDN
+    assert "<script>" not in page.text.replace(" ", "")  # no inline script: the policy allows none
+    for source in sources:
+        asset = client.get(source)
+        assert asset.status_code == 200 and len(asset.content) > 100, source
+    assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
+    assert client.get("/docs/init.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/redoc").status_code == 404  # it needed a CDN
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/articles/mali-1/related?k=2",
+        "/v1/articles/mali-1",
+        "/healthz",
+        "/docs",
+        "/editor/static/editor.css",
+    ],
+)
+def test_head_works_wherever_get_does(client: TestClient, url: str) -> None:
+    get, head = client.get(url), client.head(url)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers.get("etag") == get.headers.get("etag")
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("/v1/articles/mali-1", "DELETE, GET, HEAD, OPTIONS, PUT"),
+        ("/v1/articles/mali-1/related", "GET, HEAD, OPTIONS"),
+        ("/v1/articles/mali-1/overrides", "GET, HEAD, OPTIONS, POST"),
+        ("/v1/similarity", "OPTIONS, POST"),
+        ("/healthz", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_options_and_405_say_what_is_allowed(client: TestClient, url: str, allowed: str) -> None:
+    options = client.options(url)
+    assert (options.status_code, options.headers["allow"]) == (204, allowed)
+    wrong = "PATCH"
+    refused = client.request(wrong, url)
+    assert (refused.status_code, refused.headers["allow"]) == (405, allowed)
+    assert refused.json() == {
+        "error": "method_not_allowed",
+        "message": f"PATCH is not allowed here; use {allowed}",
+    }
+
+
+# -- bounded cost ----------------------------------------------------------------------------------
+
+
+def test_anonymous_similarity_is_capped_and_the_token_lifts_the_cap(data_dir: Path) -> None:
+    pairs = {"pairs": [{"source": "mali-1", "target": "mali-2"}] * 11}
+    with make_client(data_dir, similarity_max_pairs=10) as client:
+        capped = client.post("/v1/similarity", json=pairs)
+        assert (capped.status_code, capped.json()["error"]) == (422, "invalid_request")
+        assert "at most 10 pairs without a bearer token" in capped.json()["message"]
+        assert client.post("/v1/similarity", json={"pairs": pairs["pairs"][:10]}).status_code == 200
+        lifted = client.post("/v1/similarity", json=pairs, headers=AUTH)
+        assert lifted.status_code == 200 and len(lifted.json()["items"]) == 11
+        wrong = client.post("/v1/similarity", json=pairs, headers={"Authorization": "Bearer wrong"})
+        assert wrong.status_code == 422
+
+
+def test_concurrent_anonymous_similarity_beyond_the_limit_gets_503(data_dir: Path) -> None:
+    with make_client(data_dir, heavy_requests=1) as client:
+        slots = client.app.state.heavy_requests  # type: ignore[attr-defined]
+        with slots:  # one request is running
+            busy = client.post("/v1/similarity", json={"pairs": [{"source": "mali-1", "target": "mali-2"}]})
+            assert (busy.status_code, busy.headers["retry-after"], busy.json()["error"]) == (
+                503,
+                "1",
+                "unavailable",
+            )
+            assert (
+                client.post(
+                    "/v1/similarity", json={"pairs": [{"source": "mali-1", "target": "mali-2"}]}, headers=AUTH
+                ).status_code
+                == 200
+            )  # the token's requests are not queued behind anonymous ones
+        assert (
+            client.post(
+                "/v1/similarity", json={"pairs": [{"source": "mali-1", "target": "mali-2"}]}
+            ).status_code
+            == 200
+        )
+
+
+def test_the_server_writes_while_a_batch_run_holds_the_data_dir(client: TestClient, data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    with store.batch_writer("seealso index"):
+        assert client.put(path_of("during-batch"), json=NEW, headers=AUTH).status_code == 201
+        assert client.delete(path_of("during-batch"), headers=AUTH).status_code == 204
+    store.close()
+
+
+def test_the_data_dir_is_private(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh" / "data"
+    with make_client(data_dir, editor_users={"alice": "wonderland"}) as client:
+        assert client.put(path_of("a"), json=NEW, headers=AUTH).status_code == 201
+    store = Store.open(data_dir)
+    with store.batch_writer("test"):
+        store.save_snapshot()
+    store.close()
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    found = {p.name: p.stat().st_mode & 0o777 for p in data_dir.rglob("*")}
+    assert {"catalog.sqlite3", "manifest.json", "editor.sqlite3", "writer.lock"} <= set(found)
+    assert any(name.endswith(".faiss") for name in found) and any(name.endswith(".ids.npy") for name in found)
+    assert {name: mode for name, mode in found.items() if mode & 0o077} == {}
+
+
+def test_a_server_started_on_an_empty_data_dir_takes_its_first_article(tmp_path: Path) -> None:
+    with make_client(tmp_path / "empty") as client:
+        assert client.put(path_of("first"), json=NEW, headers=AUTH).status_code == 201
+        assert (
+            client.put(path_of("second"), json={**NEW, "title": "Mali junta"}, headers=AUTH).status_code
+            == 201
+        )
+        assert ids(client.get(path_of("first") + "/related?k=5")) == ["second"]
+        assert set(ids(client.get("/v1/search?q=junta&k=5"))) == {"first", "second"}
