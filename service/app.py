@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -62,12 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             refresh_seconds=settings.keyword_refresh_seconds,
             cache_size=settings.list_cache_size,
         )
-        Gauge("seealso_articles", "Articles in the catalog", registry=registry).set_function(
-            store.catalog.count
-        )
-        Gauge(
-            "seealso_last_write_timestamp_seconds", "When the catalog last changed", registry=registry
-        ).set_function(lambda: dates.seconds(store.catalog.meta("written_at")))
         # What start-up loaded lives as long as the process: keep it out of the cycle collector's
         # walks, whose pauses grow with the number of live objects (and showed in the p99).
         gc.collect()
@@ -93,6 +87,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.writers = Writers(settings.writer_tokens())
     app.state.heavy_requests = HeavyRequests(settings.heavy_requests)
     app.state.registry = registry
+
+    def catalog_gauge(read: Callable[[Store], float]) -> Callable[[], float]:
+        """A gauge's value from the store of the running app (nothing before it starts)."""
+        return lambda: read(app.state.store) if hasattr(app.state, "store") else 0.0
+
+    Gauge("seealso_articles", "Articles in the catalog", registry=registry).set_function(
+        catalog_gauge(lambda store: store.catalog.count())
+    )
+    Gauge(
+        "seealso_last_write_timestamp_seconds", "When the catalog last changed", registry=registry
+    ).set_function(catalog_gauge(lambda store: dates.seconds(store.catalog.meta("written_at"))))
     for router in (health.router, articles.router, search.router, keywords.router, overrides.router):
         app.include_router(router)
     app.include_router(editor.router)
