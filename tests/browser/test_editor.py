@@ -269,3 +269,39 @@ def test_audit_log_lists_changes_and_undoes_them(page: Page, server: str) -> Non
     row.get_by_role("button", name=re.compile("^Undo")).click()
     expect(page.locator("table.audit tbody tr").first).to_contain_text("undo")
     assert all(origin == "automatic" for _, origin in related(server, "niger-1"))
+
+
+def policy_violations(page: Page) -> list[str]:
+    """What the browser refuses under the pages' Content-Security-Policy, as it reports it."""
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    return refused
+
+
+def test_the_pages_keep_to_their_content_security_policy(page: Page) -> None:
+    refused = policy_violations(page)
+    sign_in(page, "/editor/article?id=mali-1")
+    for path in ("/editor?q=junta", "/editor/article?id=mali-1&find=cocoa", "/editor/keyword?name=Mali",
+                 "/editor/check", "/editor/audit"):  # fmt: skip
+        response = page.goto(path)
+        assert response is not None and "script-src" not in response.headers["content-security-policy"]
+        expect(page.locator("main")).to_be_visible()
+    page.goto("/editor/article?id=mali-1")
+    expect(page.locator("li.item").first).to_be_visible()
+    assert refused == []
+    track, fill = (
+        page.locator(".bar .track").first.bounding_box(),
+        page.locator(".bar .fill").first.bounding_box(),
+    )
+    assert track and fill and 0 < fill["width"] <= track["width"]  # the score bar is drawn without a style
+
+
+def test_the_docs_render_offline(page: Page, server: str) -> None:
+    refused = policy_violations(page)
+    elsewhere: list[str] = []
+    page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(server) else None)
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("seealso")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert page.locator(".opblock-summary-path", has_text="/v1/articles/{article_id}/related").count() == 1
+    assert elsewhere == [] and refused == []
