@@ -191,3 +191,31 @@ def test_a_large_kind_is_trained_when_the_snapshot_is_written(tmp_path: Path) ->
     rebuilt = Store.open(tmp_path / "ivf", index_kind="ivf")
     assert (rebuilt.index().kind, len(rebuilt.index())) == ("ivf", 400)
     assert vids_of(rebuilt, vectors[17].tolist(), k=1) == ["a17"]
+
+
+def test_dates_stored_with_short_years_get_four_digits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before every date had a four-digit year, 0999-06-01 was stored as 999-06-01T00:00:00Z, which
+    sorts after 2020 and does not parse: m006 rewrites such dates."""
+    from indexer import catalog
+
+    monkeypatch.setattr(catalog, "MIGRATIONS", catalog.MIGRATIONS[:5])
+    old = Store.open(tmp_path / "d", create=True)
+    old.close()
+    with sqlite3.connect(tmp_path / "d" / "catalog.sqlite3") as db:
+        db.execute(
+            "INSERT INTO articles (id, title, summary, body, keywords, language, published_at, updated_at,"
+            " text_hash, record_hash, created_at, indexed_at) VALUES"
+            " ('a', 't', '', '', '[]', 'en', '999-06-01T00:00:00Z', '2021-01-01T00:00:00Z', 'h', 'r', 'now', 'now'),"
+            " ('b', 't', '', '', '[]', 'en', '45-01-02T03:04:05Z', NULL, 'h', 'r', 'now', 'now')"
+        )
+    monkeypatch.undo()
+    upgraded = Store.open(tmp_path / "d")
+    assert upgraded.catalog.migrations()[-1] == "m006_four_digit_years"
+    a, b = upgraded.catalog.get("a"), upgraded.catalog.get("b")
+    assert a is not None and b is not None
+    assert (a.article.published_at, a.article.updated_at) == ("0999-06-01T00:00:00Z", "2021-01-01T00:00:00Z")
+    assert (b.article.published_at, b.article.updated_at) == ("0045-01-02T03:04:05Z", None)
+    assert sorted(upgraded.catalog.vids_matching(until="1000-01-01T00:00:00Z")) == sorted([a.vid, b.vid])
+    upgraded.close()
