@@ -17,8 +17,9 @@ _LANGUAGE = re.compile(r"^[a-z]{2}$")
 # What no stored text may hold: NUL, and lone surrogates (from invalid UTF-8 read with
 # surrogateescape, or a broken "\ud800" escape in JSON), which cannot be written as UTF-8.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# What a URL may not hold anywhere: spaces and control characters.
-_URL_BREAKERS = re.compile(r"[\s\x00-\x1f\x7f]")
+# What a URL may not hold anywhere: spaces, control characters, and backslashes (which browsers
+# read as slashes: "http://evil.example\\@good.example" opens evil.example).
+_URL_BREAKERS = re.compile(r"[\s\x00-\x1f\x7f\\]")
 MAX_ID_LENGTH = 512
 MAX_URL_LENGTH = 4096
 TEXT_FIELDS = ("id", "title", "summary", "body", "url", "section", "language", "published_at", "updated_at")
@@ -151,10 +152,10 @@ def web_url(value: str) -> str:
     if len(url) > MAX_URL_LENGTH:
         raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
     if _URL_BREAKERS.search(url):
-        raise ValueError(f"{reason} (it holds spaces or control characters)")
+        raise ValueError(f"{reason} (it holds spaces, control characters or backslashes)")
     try:
         parts = urlsplit(url)
-        host = parts.hostname
+        host, _port = parts.hostname, parts.port  # a port out of range is a ValueError
     except ValueError:
         raise ValueError(reason) from None
     if parts.scheme.lower() not in ("http", "https") or not host:

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from indexer import dates
+from indexer.article import check_storable
 from seealso.errors import InvalidOverride
 
 SCOPES = ("article", "keyword", "keyword_related")
@@ -103,7 +104,22 @@ def expiry(value: str | None) -> str | None:
 
 
 def validate(override: Override) -> Override:
-    """The override checked and normalized (a pin without a position goes first)."""
+    """The override checked and normalized (a pin without a position goes first, an expiry is a
+    stamp). Every way in (the API, the editor page, `overrides import`) comes through here."""
+    for name in ("scope", "source", "target", "action"):
+        value = getattr(override, name)
+        if not isinstance(value, str):
+            raise InvalidOverride(f"{name}: must be a string")
+        try:
+            check_storable(value)
+        except ValueError as exc:
+            raise InvalidOverride(f"{name}: {exc}") from None
+    if override.position is not None and (
+        isinstance(override.position, bool) or not isinstance(override.position, int)
+    ):
+        raise InvalidOverride("position: must be a whole number")
+    if override.expires_at is not None and not isinstance(override.expires_at, str):
+        raise InvalidOverride("expires_at: must be an ISO 8601 date or date-time")
     if override.scope not in SCOPES:
         raise InvalidOverride(f"scope: must be one of {', '.join(SCOPES)}")
     if override.action not in ACTIONS:
@@ -121,7 +137,7 @@ def validate(override: Override) -> Override:
         raise InvalidOverride(f"position: must be between 1 and {MAX_POSITION}")
     return Override(
         override.scope, override.source, override.target, override.action, position,
-        override.expires_at, override.author, override.created_at,
+        expiry(override.expires_at), override.author, override.created_at,
     )  # fmt: skip
 
 

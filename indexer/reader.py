@@ -11,8 +11,8 @@ import gzip
 import io
 import itertools
 import json
-import re
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +26,6 @@ CSV_SUFFIXES = {".csv"}
 # An article is a flat object; extra fields may nest a little (authors, images). Deeper than
 # this is not an article, and Python's JSON parser would run out of stack on it.
 MAX_JSON_DEPTH = 64
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -81,11 +79,21 @@ def _open_binary(path: str) -> IO[bytes]:
 
 
 def read_articles(path: str) -> Iterator[Item]:
-    """Yield a Record or a Rejected for every record of the file at `path` ('-' for stdin)."""
+    """Yield a Record or a Rejected for every record of the file at `path` ('-' for stdin).
+
+    A file that cannot be read to its end (a truncated or corrupt .gz, a read error) ends with a
+    Rejected, without an id, for the line where reading stopped; what came before is kept.
+    """
     fmt = input_format(path)
     stream = _open_binary(path)
+    line = 0
     try:
-        yield from (_read_jsonl(stream) if fmt == "jsonl" else _read_csv(stream))
+        for item in _read_jsonl(stream) if fmt == "jsonl" else _read_csv(stream):
+            line = item.line
+            yield item
+    except (EOFError, OSError, zlib.error) as exc:
+        reason = str(exc) or type(exc).__name__
+        yield Rejected(line + 1, f"the file cannot be read from here on (truncated or corrupt?): {reason}")
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -114,28 +122,47 @@ def validate_record(line: int, data: object) -> Item:
 
 
 def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the arrays and objects of JSON `text` nest deeper than `limit` (cheap unless the
-    text holds more than `limit` brackets)."""
+    """Whether JSON `text` nests arrays and objects deeper than `limit` (False when it is not JSON
+    at all: the parser says why). Linear in the text: unless it holds more than `limit` brackets,
+    a count; else one C-speed parse and a walk of what it gave."""
     if text.count("[") + text.count("{") <= limit:
         return False
-    depth = 0
-    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        if depth > limit:
-            return True
-    return False
+    try:
+        return _deeper(json.loads(text), limit)
+    except RecursionError:  # deeper than the parser's own stack
+        return True
+    except ValueError:
+        return False
 
 
 def parse_json(text: str, limit: int = MAX_JSON_DEPTH) -> object:
     """JSON `text` parsed, or ValueError with the reason (bad JSON, or nested beyond `limit`)."""
-    if too_deep(text, limit):
-        raise ValueError(f"JSON nested deeper than {limit} levels")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except RecursionError:  # a depth the count above missed is still refused, never a crash
-        raise ValueError(f"JSON nested deeper than {limit} levels") from None
+    except RecursionError:
+        value = None
+        deep = True
+    else:
+        deep = text.count("[") + text.count("{") > limit and _deeper(value, limit)
+    if deep:
+        raise ValueError(f"JSON nested deeper than {limit} levels")
+    return value
+
+
+def _deeper(value: object, limit: int) -> bool:
+    """Whether a parsed JSON value nests deeper than `limit` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
@@ -158,7 +185,7 @@ def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
 def _read_csv(stream: IO[bytes]) -> Iterator[Item]:
     # Invalid UTF-8 becomes lone surrogates, which validation rejects with the row's line number.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.DictReader(text)
+    reader = csv.DictReader(text, strict=True)  # a malformed row is an error, not a mangled row
     try:
         header = reader.fieldnames
     except csv.Error as exc:
@@ -172,7 +199,11 @@ def _read_csv(stream: IO[bytes]) -> Iterator[Item]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Rejected(start, f"malformed CSV: {exc}")
+            if "unexpected end of data" in str(exc):
+                reason = "a quoted cell opened on this line is never closed: the rest of the file is lost"
+            else:
+                reason = f"malformed CSV: {exc}"
+            yield Rejected(start, reason)
             continue
         if None in row:
             yield Rejected(start, f"more cells than the header has columns ({len(header)})")

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # What a bearer token may hold: it travels in an HTTP header.
-_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 def _check_token(name: str, token: str) -> None:
     if not token.strip():
         raise ValueError(f"{name} is empty: set a token (e.g. `openssl rand -hex 32`) or leave it unset")
-    if not _TOKEN.match(token):
+    if not _TOKEN.fullmatch(token):
         raise ValueError(f"{name} must be printable ASCII without spaces (it is sent in an HTTP header)")
 
 

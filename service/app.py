@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,11 +28,10 @@ from service import docs
 from service.deps import Writers
 from service.editor import routes as editor
 from service.editor.auth import Editors
-from service.middleware import BodyLimit, EncodedIds, HeadAsGet, Metrics, SecurityHeaders
+from service.middleware import BodyLimit, EncodedIds, HeadAsGet, Metrics, SecurityHeaders, Unexpected
 from service.routes import articles, health, keywords, overrides, search
 from service.routes.search import HeavyRequests
 
-log = logging.getLogger("seealso.service")
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 
 
@@ -108,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(EncodedIds)
+    app.add_middleware(Unexpected)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)
 
@@ -182,8 +181,3 @@ def add_error_handlers(app: FastAPI) -> None:
         response = _error(exc.status_code, codes.get(exc.status_code, "http_error"), message)
         response.headers.update(headers)
         return response
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return _error(500, "internal_error", "an unexpected error occurred; it has been logged")

@@ -4,6 +4,7 @@ bodies (size, JSON nesting), security headers, HEAD wherever GET is, and Prometh
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from indexer.reader import MAX_JSON_DEPTH, too_deep
 
+log = logging.getLogger("seealso.service")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -39,8 +41,13 @@ class EncodedIds:
         if scope["type"] == "http" and scope["path"].startswith(ID_PREFIXES) and scope.get("raw_path"):
             parts = scope["raw_path"].decode("latin-1").split("?", 1)[0].split("/")
             if len(parts) >= 4:
-                segment = quote(unquote(parts[3]), safe="")
-                rest = [unquote(p) for p in parts[4:]]
+                try:  # an id is text: bytes that are not UTF-8 name no article (and would become U+FFFD)
+                    segment = quote(unquote(parts[3], errors="strict"), safe="")
+                    rest = [unquote(p, errors="strict") for p in parts[4:]]
+                except UnicodeDecodeError:
+                    message = "the path is not valid UTF-8: percent-encode an id's UTF-8 bytes"
+                    await _send_json(send, 422, {"error": "invalid_request", "message": message})
+                    return
                 if len(rest) >= 2 and rest[0] == "overrides":  # .../overrides/{target id}
                     rest[1] = quote(rest[1], safe="")
                 scope = dict(scope, path="/".join(["", parts[1], parts[2], segment, *rest]))
@@ -92,8 +99,10 @@ class BodyLimit:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
-        if b"json" in content_type and too_deep(body.decode("utf-8", "replace")):
+        # FastAPI reads a body as JSON unless it is a form, whatever its type says (or without one).
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+        is_form = content_type.startswith((b"multipart/form-data", b"application/x-www-form-urlencoded"))
+        if not is_form and too_deep(body.decode("utf-8", "replace")):
             deep = f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels"
             await _send_json(send, 422, {"error": "invalid_request", "message": deep})
             return
@@ -146,6 +155,34 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class Unexpected:
+    """An exception that escaped every handler: logged, and answered with a JSON 500 (inside
+    SecurityHeaders, so that this answer carries them too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("unexpected error")
+            if started:
+                raise
+            message = "an unexpected error occurred; it has been logged"
+            await _send_json(send, 500, {"error": "internal_error", "message": message})
 
 
 class HeadAsGet:

@@ -273,3 +273,56 @@ def test_one_batch_writer_at_a_time_and_nothing_embedded_twice(tmp_path: Path) -
     assert summaries[1].endswith("(1500 embedded)")
     assert store.catalog.count() == 1500
     store.close()
+
+
+def test_overrides_import_validates_every_line_and_goes_on(cli, indexed: Path, tmp_path: Path) -> None:
+    path = tmp_path / "overrides.jsonl"
+    lines = [
+        {"scope": "article", "source": "mali-1", "target": "cocoa-1", "action": "link", "position": 2.7},
+        {"scope": "article", "source": "mali-1", "target": "cocoa-1", "action": "pin", "position": True},
+        {"scope": "article", "source": "mali-1", "target": "cocoa-2", "action": "pin", "expires_at": 5},
+        {"scope": "article", "source": ["x"], "target": "t", "action": "pin"},
+        {"scope": "article", "source": "mali-1", "target": "cocoa-2", "action": "pin", "expires_at": "soon"},
+        {"scope": "article", "source": "mali-1", "target": "cocoa-2"},
+        {"scope": "article", "source": "mali-1", "target": "mali-2", "action": "pin", "position": 1, "expires_at": "2999-01-31"},
+    ]  # fmt: skip
+    path.write_bytes(
+        b"".join(json.dumps(line).encode() + b"\n" for line in lines) + b"\xff\n" + b"[" * 5000 + b"\n"
+    )
+    result = cli("overrides", "import", str(path))
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        "line 1: position: must be a whole number",
+        "line 2: position: must be a whole number",
+        "line 3: expires_at: must be an ISO 8601 date or date-time",
+        "line 4: source: must be a string",
+        "line 5: expires_at: not an ISO 8601 date or date-time: 'soon'",
+        "line 6: action: is required",
+        "line 8: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        "line 9: JSON nested deeper than 64 levels",
+        "imported 1, rejected 8",
+    ]
+    exported = [json.loads(line) for line in cli("overrides", "export").stdout.splitlines()]
+    assert [(o["target"], o["position"], o["expires_at"]) for o in exported] == [
+        ("mali-2", 1, "2999-02-01T00:00:00Z")
+    ]
+    related = json.loads(cli("related", "mali-1", "--json").stdout)["items"]
+    assert related[0]["id"] == "mali-2" and related[0]["origin"] == "pinned"
+
+
+def test_a_truncated_archive_keeps_what_it_read_and_prunes_nothing(
+    cli, indexed: Path, tmp_path: Path
+) -> None:
+    import gzip
+
+    lines = b"".join(b'{"id": "n%d", "title": "Story %d", "body": "words"}\n' % (i, i) for i in range(3000))
+    whole = gzip.compress(lines)
+    path = tmp_path / "export.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    result = cli("index", str(path), "--prune")
+    assert result.exit_code == 3
+    assert "cannot be read from here on (truncated or corrupt?)" in result.stderr
+    assert "prune skipped: some rejected lines had no readable id" in result.stderr
+    info = json.loads(cli("stats", "--json").stdout)
+    assert info["articles"] == info["index"]["count"] > len(RECORDS)  # read, kept and snapshotted
+    assert cli("related", "mali-1").exit_code == 0  # not pruned

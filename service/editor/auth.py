@@ -7,8 +7,10 @@
   of `editor.sqlite3` in the data dir, shared by every worker process and keyed by a hash of the id.
   Signing out deletes the row, so the old cookie opens nothing.
 - The sign-in form carries a token that must match a cookie set with the form (no signing in from
-  another site's form), and failed sign-ins are counted per address and per name: beyond the limit,
-  the answer is 429 with Retry-After, before any password is checked.
+  another site's form), and failed sign-ins are counted per name and address, per address, and per
+  name: beyond a limit, the answer is 429 with Retry-After, before any password is checked. An
+  attempt counts as a failure from the moment it is checked, so guesses sent in parallel cannot
+  slip past the limit; a guesser locks out their own address long before the name itself.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ SESSIONS_FILE = "editor.sqlite3"
 SESSION_SECONDS = 12 * 3600
 HASH_PREFIX = "pbkdf2_sha256"
 HASH_ITERATIONS = 200_000
-# Failed sign-ins allowed within the window, per name and per client address.
+# Failed sign-ins allowed within the window: for a name from one address, from one address, and for
+# a name from all addresses (so that one guesser does not lock an editor out).
 FAILURE_WINDOW = 15 * 60
-MAX_FAILURES_PER_NAME = 10
+MAX_FAILURES_PER_NAME_AND_ADDRESS = 10
 MAX_FAILURES_PER_ADDRESS = 30
+MAX_FAILURES_PER_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -119,15 +123,20 @@ class Editors:
         Raises:
             TooManyAttempts: the name or the address failed too often lately (nothing is checked).
         """
-        keys = [f"name:{user}", f"address:{address}"]
+        limits = {
+            f"pair:{user}\x00{address}": MAX_FAILURES_PER_NAME_AND_ADDRESS,
+            f"address:{address}": MAX_FAILURES_PER_ADDRESS,
+            f"name:{user}": MAX_FAILURES_PER_NAME,
+        }
         now = time.time()
-        self._check_failures(keys, now)
+        attempt = self._count_attempt(limits, now)
         ok = verify(password, self._hashes.get(user, self._unknown)) and user in self._hashes
+        if not ok:
+            return None  # the attempt stays counted as a failure
         with self._sql() as db:
-            if not ok:
-                db.executemany("INSERT INTO failures (key, at) VALUES (?, ?)", [(key, now) for key in keys])
-                return None
-            db.execute("DELETE FROM failures WHERE key = ? OR at < ?", (keys[0], now - FAILURE_WINDOW))
+            pair = next(iter(limits))
+            db.execute(f"DELETE FROM failures WHERE rowid IN ({','.join('?' * len(attempt))})", attempt)
+            db.execute("DELETE FROM failures WHERE key = ? OR at < ?", (pair, now - FAILURE_WINDOW))
             db.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
             session, cookie = Session(user, secrets.token_urlsafe(24)), secrets.token_urlsafe(32)
             db.execute(
@@ -136,16 +145,28 @@ class Editors:
             )
         return session, cookie
 
-    def _check_failures(self, keys: list[str], now: float) -> None:
-        limits = [MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS]
+    def _count_attempt(self, limits: dict[str, int], now: float) -> list[int]:
+        """Refuse the attempt when a key is at its limit; else count it as a failure of every key
+        (in one transaction, which other workers wait for). Returns the rows it added."""
         with self._sql() as db:
-            for key, limit in zip(keys, limits, strict=True):
-                rows = db.execute(
-                    "SELECT at FROM failures WHERE key = ? AND at >= ? ORDER BY at DESC LIMIT ?",
-                    (key, now - FAILURE_WINDOW, limit),
-                ).fetchall()
-                if len(rows) >= limit:  # the oldest of the last `limit` failures must leave the window
-                    raise TooManyAttempts(max(1, int(rows[-1][0] + FAILURE_WINDOW - now) + 1))
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for key, limit in limits.items():
+                    rows = db.execute(
+                        "SELECT at FROM failures WHERE key = ? AND at >= ? ORDER BY at DESC LIMIT ?",
+                        (key, now - FAILURE_WINDOW, limit),
+                    ).fetchall()
+                    if len(rows) >= limit:  # the oldest of the last `limit` must leave the window
+                        raise TooManyAttempts(max(1, int(rows[-1][0] + FAILURE_WINDOW - now) + 1))
+                added = [
+                    int(db.execute("INSERT INTO failures (key, at) VALUES (?, ?)", (key, now)).lastrowid or 0)
+                    for key in limits
+                ]
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return added
 
     # -- sessions -----------------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ from service.editor.pictures import SIZE, neighbourhood
 router = APIRouter(prefix="/editor", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 MAX_LINKS = 1000  # links checked per request on the page
+MAX_CHANGE_ID = 2**63 - 1  # audit log ids are SQLite integers
+ChangeId = Annotated[int, Query(ge=1, le=MAX_CHANGE_ID)]
 
 
 def _quote(value: str) -> str:
@@ -160,7 +162,9 @@ def login(
     next: Annotated[str, Form()] = "/editor",
     csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
-    if not csrf_ok(request.cookies.get(LOGIN_COOKIE), csrf):
+    origin = request.headers.get("origin")
+    foreign = origin is not None and urllib.parse.urlsplit(origin).netloc != request.headers.get("host")
+    if foreign or not csrf_ok(request.cookies.get(LOGIN_COOKIE), csrf):
         message = "the sign-in form has expired or came from elsewhere; sign in again"
         return _login_form(request, next, message, status_code=403)
     address = request.client.host if request.client else "unknown"
@@ -221,7 +225,7 @@ def article_page(
     id: str,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     find: str = "",
-    done: int | None = None,
+    done: ChangeId | None = None,
     error: str | None = None,
 ) -> Response:
     session = _reader(request)
@@ -264,7 +268,7 @@ def keyword_page(
     name: str,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     find: str = "",
-    done: int | None = None,
+    done: ChangeId | None = None,
     error: str | None = None,
 ) -> Response:
     session = _reader(request)
@@ -339,7 +343,7 @@ def remove_override(
 @router.post("/undo")
 def undo(
     request: Request,
-    entry: Annotated[int, Form()],
+    entry: Annotated[int, Form(ge=1, le=MAX_CHANGE_ID)],
     back: Annotated[str, Form()] = "/editor/audit",
     csrf: Annotated[str | None, Form()] = None,
 ) -> Response:
@@ -393,7 +397,7 @@ def check_links(
 
 @router.get("/audit")
 def audit_page(
-    request: Request, source: str | None = None, before: int | None = None, done: int | None = None,
+    request: Request, source: str | None = None, before: ChangeId | None = None, done: ChangeId | None = None,
     error: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     session = _reader(request)

@@ -108,6 +108,8 @@ def test_text_that_cannot_be_stored_is_refused(field: str, value: object, reason
         "https://",
         "http://[::1",
         "https://example.org/a b",
+        "http://example.org:99999999/",
+        "http://evil.example\\@good.example/",
     ],
 )
 def test_only_absolute_http_urls_are_accepted(url: str) -> None:

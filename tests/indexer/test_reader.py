@@ -166,3 +166,24 @@ def test_nesting_is_refused_beyond_the_limit_only(depth: int) -> None:
             parse_json(text)
     else:
         assert parse_json(text) == json.loads(text)
+
+
+def test_an_unclosed_quote_in_a_csv_is_reported_not_swallowed(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('id,title\nq1,a\nq2,"open\nq3,b\nq4,c\n', encoding="utf-8")
+    assert summarize(path) == [
+        (2, "q1"),
+        (3, "rejected: a quoted cell opened on this line is never closed: the rest of the file is lost"),
+    ]
+
+
+def test_a_truncated_gzip_ends_with_a_numbered_rejection(tmp_path: Path) -> None:
+    whole = gzip.compress(b"".join(b'{"id": "a%d", "title": "Story %d"}\n' % (i, i) for i in range(2000)))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    items = list(read_articles(str(path)))
+    *records, last = items
+    assert records and all(isinstance(r, Record) for r in records)
+    assert isinstance(last, Rejected) and last.article_id is None
+    assert last.line == len(records) + 1
+    assert "cannot be read from here on" in last.reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -321,7 +322,11 @@ def test_lists_carry_an_etag_that_follows_the_list(client: TestClient) -> None:
         ("GET", "/v1/articles/mali-1/related?until=2021-13-01", 422),
         ("GET", "/v1/articles/nope/related", 404),
         ("GET", "/v1/articles/nope", 404),
-        ("GET", "/v1/articles/%00%ff%fe/related", 404),
+        ("GET", "/v1/articles/%00%ff%fe/related", 422),
+        ("GET", "/v1/articles/%ff", 422),
+        ("PUT", "/v1/articles/%fe", 422),
+        ("DELETE", "/v1/articles/mali-1/overrides/%ff", 422),
+        ("GET", "/v1/keywords/caf%e9/articles", 422),
         ("GET", "/v1/articles/" + "x" * 3000, 404),
         ("GET", "/v1/search", 422),
         ("GET", "/v1/search?q=", 422),
@@ -448,6 +453,7 @@ def test_an_empty_bearer_never_writes(client: TestClient, header: str) -> None:
         ({"api_token": ""}, "SEEALSO_API_TOKEN is empty"),
         ({"api_token": "   "}, "SEEALSO_API_TOKEN is empty"),
         ({"api_token": "two words"}, "printable ASCII without spaces"),
+        ({"api_token": "token\n"}, "printable ASCII without spaces"),
         ({"api_tokens": {"cms": ""}}, "SEEALSO_API_TOKENS['cms'] is empty"),
         ({"api_tokens": {"cms": "same", "batch": "same"}}, "have the same token"),
         ({"editor_users": {"alice": ""}}, "the password of 'alice' is empty"),
@@ -735,3 +741,40 @@ def test_a_server_started_on_an_empty_data_dir_takes_its_first_article(tmp_path:
         )
         assert ids(client.get(path_of("first") + "/related?k=5")) == ["second"]
         assert set(ids(client.get("/v1/search?q=junta&k=5"))) == {"first", "second"}
+
+
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "application/merge-patch+json", None])
+def test_the_nesting_limit_does_not_depend_on_the_content_type(
+    client: TestClient, content_type: str | None
+) -> None:
+    headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
+    content = '{"title": "x", "extra": ' + "[" * 950 + "]" * 950 + "}"
+    response = client.put(path_of("x"), content=content, headers=headers)
+    assert response.status_code == 422 and "nested deeper" in response.json()["message"]
+    assert client.get(path_of("x")).status_code == 404
+
+
+def test_the_nesting_check_is_linear(client: TestClient) -> None:
+    """A body built to make a string-skipping regex backtrack (many brackets, then escaped quotes
+    without an end) is answered at once."""
+    content = "[" * 65 + '"' + '\\"' * 400_000
+    started = time.perf_counter()
+    response = client.post("/v1/similarity", content=content, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert time.perf_counter() - started < 2
+
+
+def test_an_unexpected_error_is_a_json_500_with_the_security_headers(data_dir: Path) -> None:
+    with TestClient(
+        create_app(Settings(data_dir=data_dir, model="test/hashing")), raise_server_exceptions=False
+    ) as client:
+
+        def broken(*args: object, **kwargs: object) -> bytes:
+            raise RuntimeError("a bug")
+
+        client.app.state.ranker.related_json = broken  # type: ignore[attr-defined]
+        response = client.get(path_of("mali-1") + "/related")
+        assert (response.status_code, response.json()["error"]) == (500, "internal_error")
+        assert "a bug" not in response.text
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["content-security-policy"]

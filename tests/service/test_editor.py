@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,7 @@ def test_sessions_are_shared_by_workers_and_kept_out_of_reach(data_dir: Path) ->
 def test_failed_sign_ins_are_limited_per_name_and_per_address(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(auth, "MAX_FAILURES_PER_NAME", 3)
+    monkeypatch.setattr(auth, "MAX_FAILURES_PER_NAME_AND_ADDRESS", 3)
     monkeypatch.setattr(auth, "MAX_FAILURES_PER_ADDRESS", 5)
     with editor(data_dir) as client:
         for _ in range(3):
@@ -182,6 +183,43 @@ def test_failed_sign_ins_are_limited_per_name_and_per_address(
         for name in ("carol", "dave"):
             login(client, name, "guess")
         assert login(client, "alice", "wonderland", follow_redirects=False).status_code == 429  # the address
+
+
+def test_a_guesser_does_not_lock_the_editor_out(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "MAX_FAILURES_PER_NAME_AND_ADDRESS", 3)
+    monkeypatch.setattr(auth, "MAX_FAILURES_PER_NAME", 6)
+    with editor(data_dir) as client:
+        editors = client.app.state.editors  # type: ignore[attr-defined]
+        for _ in range(3):
+            assert editors.sign_in("bob", "guess", "203.0.113.7") is None
+        with pytest.raises(auth.TooManyAttempts):
+            editors.sign_in("bob", "builder", "203.0.113.7")  # the guesser's address is locked out
+        assert editors.sign_in("bob", "builder", "198.51.100.2") is not None  # bob, from his desk, is not
+        for n in range(3):  # guessers from many addresses: the name's own limit
+            editors.sign_in("bob", "guess", f"192.0.2.{n}")
+        with pytest.raises(auth.TooManyAttempts):
+            editors.sign_in("bob", "builder", "198.51.100.2")
+
+
+def test_parallel_guesses_do_not_slip_past_the_limit(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "MAX_FAILURES_PER_NAME", 10)
+    with editor(data_dir) as client:
+        editors = client.app.state.editors  # type: ignore[attr-defined]
+        checked: list[str] = []
+        real = auth.verify
+        monkeypatch.setattr(
+            auth, "verify", lambda password, stored: checked.append(password) or real(password, stored)
+        )
+
+        def guess(n: int) -> str:
+            try:
+                return "wrong" if editors.sign_in("bob", f"guess{n}", f"127.0.1.{n}") is None else "in"
+            except auth.TooManyAttempts:
+                return "429"
+
+        with ThreadPoolExecutor(12) as pool:
+            outcomes = list(pool.map(guess, range(60)))
+        assert (outcomes.count("wrong"), outcomes.count("429"), len(checked)) == (10, 50, 10)
 
 
 def test_every_sign_in_costs_the_same_work(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,3 +268,31 @@ def test_only_web_urls_become_links(data_dir: Path, url: str) -> None:
             ]
         )
         assert 'href="https://example.org/mali"' in client.get("/editor/article?id=mali-1").text
+
+
+@pytest.mark.parametrize(
+    "url", ["/editor/audit?done=9223372036854775808", "/editor/audit?before=99999999999999999999",
+            "/editor/article?id=mali-1&done=9223372036854775808", "/editor/keyword?name=Mali&done=-1"],
+)  # fmt: skip
+def test_change_ids_out_of_range_are_a_4xx(data_dir: Path, url: str) -> None:
+    with editor(data_dir, editor_public_read=True) as client:
+        assert client.get(url).status_code == 422
+        csrf = sign_in(client)
+        undo = client.post("/editor/undo", data={"csrf": csrf, "entry": "99999999999999999999999"})
+        assert undo.status_code == 422
+
+
+def test_a_sign_in_posted_from_another_origin_is_refused(data_dir: Path) -> None:
+    """Even with a token pair planted as a cookie (from a sibling subdomain, say), a browser's
+    cross-site post says where it comes from."""
+    with editor(data_dir) as client:
+        client.cookies.set(auth.LOGIN_COOKIE, "planted", path="/editor/login")
+        form = {"username": "alice", "password": "wonderland", "csrf": "planted"}
+        foreign = client.post(
+            "/editor/login", data=form, headers={"Origin": "https://evil.example"}, follow_redirects=False
+        )
+        assert foreign.status_code == 403
+        same = client.post(
+            "/editor/login", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False
+        )
+        assert same.status_code == 303 and "seealso_editor" in client.cookies
