@@ -378,8 +378,8 @@ def hash_password_command() -> None:
     from service.editor.auth import hash_password
 
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if not password:
-        raise InputError("the password is empty")
+    if not password.strip():
+        raise InputError("the password is empty or blank")
     typer.echo(hash_password(password))
 
 

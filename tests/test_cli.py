@@ -326,3 +326,9 @@ def test_a_truncated_archive_keeps_what_it_read_and_prunes_nothing(
     info = json.loads(cli("stats", "--json").stdout)
     assert info["articles"] == info["index"]["count"] > len(RECORDS)  # read, kept and snapshotted
     assert cli("related", "mali-1").exit_code == 0  # not pruned
+
+
+def test_hash_password_refuses_a_blank_password(cli) -> None:
+    result = cli("hash-password", stdin="   \n   \n")
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("seealso: error: the password is empty or blank")
