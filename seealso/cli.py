@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import json
 import os
 import shutil
@@ -257,6 +258,9 @@ def check_links(
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     with stream:
         pairs = link_pairs(stream)
+        first = next(pairs, None)  # the input's header is checked before any output is written
+        if first is not None:
+            pairs = itertools.chain([first], pairs)
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(LINK_CHECK_COLUMNS)
         counts: dict[str, int] = {}
@@ -358,10 +362,10 @@ def import_overrides(
                 store.catalog.set_override(override, str(data.get("author") or "import"))
                 imported += 1
             except KeyError as exc:
-                err(f"line {number}: {exc.args[0]}: is required")
+                err(f"seealso: rejected line {number}: {exc.args[0]}: is required")
                 rejected += 1
             except Exception as exc:  # whatever a line holds, it is one numbered rejection
-                err(f"line {number}: {exc}")
+                err(f"seealso: rejected line {number}: {exc}")
                 rejected += 1
     store.close()
     err(f"imported {imported}, rejected {rejected}")
@@ -377,7 +381,7 @@ def hash_password_command() -> None:
     """
     from service.editor.auth import hash_password
 
-    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     if not password.strip():
         raise InputError("the password is empty or blank")
     typer.echo(hash_password(password))
@@ -413,6 +417,10 @@ def serve(
     else:
         err(f"seealso: {config.data_dir} has no index yet: starting empty (articles can be PUT over HTTP)")
     err(f"seealso: serving {config.data_dir} on http://{config.host}:{config.port}")
+    if not config.editor_users:
+        err("seealso: no SEEALSO_EDITOR_USERS: nobody can sign in to the editor page (/editor)")
+    if not config.writer_tokens():
+        err("seealso: no SEEALSO_API_TOKEN(S): HTTP writes are refused")
     if config.workers == 1:
         uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
         return

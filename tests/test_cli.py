@@ -128,6 +128,7 @@ def test_check_links_needs_its_columns(cli, indexed: Path, tmp_path: Path) -> No
     result = cli("check-links", str(links))
     assert result.exit_code == 1
     assert result.stderr == "seealso: error: the CSV header must name 'source' and 'target' columns\n"
+    assert result.stdout == ""  # nothing for `> checked.csv` to keep
 
 
 def test_stats(cli, indexed: Path) -> None:
@@ -292,14 +293,14 @@ def test_overrides_import_validates_every_line_and_goes_on(cli, indexed: Path, t
     result = cli("overrides", "import", str(path))
     assert result.exit_code == 3
     assert result.stderr.splitlines() == [
-        "line 1: position: must be a whole number",
-        "line 2: position: must be a whole number",
-        "line 3: expires_at: must be an ISO 8601 date or date-time",
-        "line 4: source: must be a string",
-        "line 5: expires_at: not an ISO 8601 date or date-time: 'soon'",
-        "line 6: action: is required",
-        "line 8: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
-        "line 9: JSON nested deeper than 64 levels",
+        "seealso: rejected line 1: position: must be a whole number",
+        "seealso: rejected line 2: position: must be a whole number",
+        "seealso: rejected line 3: expires_at: must be an ISO 8601 date or date-time",
+        "seealso: rejected line 4: source: must be a string",
+        "seealso: rejected line 5: expires_at: not an ISO 8601 date or date-time: 'soon'",
+        "seealso: rejected line 6: action: is required",
+        "seealso: rejected line 8: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        "seealso: rejected line 9: JSON nested deeper than 64 levels",
         "imported 1, rejected 8",
     ]
     exported = [json.loads(line) for line in cli("overrides", "export").stdout.splitlines()]
