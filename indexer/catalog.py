@@ -403,7 +403,7 @@ class Catalog:
         now = utc_now()
         override = editing.validate(dataclasses.replace(override, author=author, created_at=now))
         key = (override.scope, override.source, override.target)
-        entry = self._change(now, author, "set", key, override)
+        entry = self._change(now, override.author, "set", key, override)
         assert entry is not None
         return entry
 

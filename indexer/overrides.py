@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from indexer import dates
-from indexer.article import check_storable
+from indexer.article import check_storable, keyword_key
 from seealso.errors import InvalidOverride
 
 SCOPES = ("article", "keyword", "keyword_related")
@@ -106,7 +106,7 @@ def expiry(value: str | None) -> str | None:
 def validate(override: Override) -> Override:
     """The override checked and normalized (a pin without a position goes first, an expiry is a
     stamp). Every way in (the API, the editor page, `overrides import`) comes through here."""
-    for name in ("scope", "source", "target", "action"):
+    for name in ("scope", "source", "target", "action", "author"):
         value = getattr(override, name)
         if not isinstance(value, str):
             raise InvalidOverride(f"{name}: must be a string")
@@ -124,9 +124,14 @@ def validate(override: Override) -> Override:
         raise InvalidOverride(f"scope: must be one of {', '.join(SCOPES)}")
     if override.action not in ACTIONS:
         raise InvalidOverride(f"action: must be one of {', '.join(ACTIONS)}, not {override.action!r}")
-    if not override.target:
+    # Keywords are stored by their keys (case and spaces folded), as lists look them up.
+    source = override.source if override.scope == "article" else keyword_key(override.source)
+    target = keyword_key(override.target) if override.scope == "keyword_related" else override.target
+    if not source:
+        raise InvalidOverride("source: an id or a keyword is needed")
+    if not target:
         raise InvalidOverride("target: an id is needed")
-    if override.target == override.source:
+    if target == source:
         raise InvalidOverride("target: a list cannot link to its own article or keyword")
     position = override.position
     if override.action == "block":
@@ -136,7 +141,7 @@ def validate(override: Override) -> Override:
     if position is not None and not 1 <= position <= MAX_POSITION:
         raise InvalidOverride(f"position: must be between 1 and {MAX_POSITION}")
     return Override(
-        override.scope, override.source, override.target, override.action, position,
+        override.scope, source, target, override.action, position,
         expiry(override.expires_at), override.author, override.created_at,
     )  # fmt: skip
 

@@ -216,22 +216,29 @@ def _read_csv(stream: IO[bytes]) -> Iterator[Item]:
 
 def link_pairs(stream: IO[str], *, header: bool = True) -> Iterator[tuple[str, str]]:
     """(source, target) ids from CSV text with a header naming `source` and `target` columns, or,
-    with `header=False`, plain two-column lines too. Blank lines are skipped."""
-    reader = csv.reader(stream)
-    first = next(reader, None)
-    if first is None:
-        return
-    names = [cell.strip().casefold() for cell in first]
-    if header or "source" in names or "target" in names:
-        if not {"source", "target"} <= set(names):
-            raise InputError("the CSV header must name 'source' and 'target' columns")
-        columns = names.index("source"), names.index("target")
-        rows: Iterator[list[str]] = reader
-    else:
-        columns = 0, 1
-        rows = itertools.chain([first], reader)
-    for row in rows:
-        if not any(cell.strip() for cell in row):
-            continue
-        cells = [*row, "", ""]
-        yield cells[columns[0]].strip(), cells[columns[1]].strip()
+    with `header=False`, plain two-column lines too. Blank lines are skipped; text that cannot be
+    read as CSV (an unclosed quote, a huge cell, bytes that are not UTF-8) is an InputError naming
+    its line."""
+    reader = csv.reader(stream, strict=True)  # an unclosed quote is an error, not merged rows
+    try:
+        first = next(reader, None)
+        if first is None:
+            return
+        names = [cell.strip().casefold() for cell in first]
+        if header or "source" in names or "target" in names:
+            if not {"source", "target"} <= set(names):
+                raise InputError("the CSV header must name 'source' and 'target' columns")
+            columns = names.index("source"), names.index("target")
+            rows: Iterator[list[str]] = reader
+        else:
+            columns = 0, 1
+            rows = itertools.chain([first], reader)
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            cells = [*row, "", ""]
+            yield cells[columns[0]].strip(), cells[columns[1]].strip()
+    except csv.Error as exc:
+        raise InputError(f"line {reader.line_num}: malformed CSV: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError("the file is not valid UTF-8 text (is it compressed?)") from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import itertools
 import json
 import os
 import shutil
@@ -257,10 +256,7 @@ def check_links(
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     with stream:
-        pairs = link_pairs(stream)
-        first = next(pairs, None)  # the input's header is checked before any output is written
-        if first is not None:
-            pairs = itertools.chain([first], pairs)
+        pairs = list(link_pairs(stream))  # all read and checked before any output is written
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(LINK_CHECK_COLUMNS)
         counts: dict[str, int] = {}
@@ -359,7 +355,7 @@ def import_overrides(
                     raise ValueError("a line must be a JSON object")
                 key = {name: data[name] for name in ("scope", "source", "target", "action")}
                 override = Override(**key, position=data.get("position"), expires_at=data.get("expires_at"))
-                store.catalog.set_override(override, str(data.get("author") or "import"))
+                store.catalog.set_override(override, data.get("author") or "import")
                 imported += 1
             except KeyError as exc:
                 err(f"seealso: rejected line {number}: {exc.args[0]}: is required")
@@ -470,6 +466,12 @@ def _print_list(result: dict[str, Any], as_json: bool) -> None:
 
 def main() -> None:
     """Console entry point."""
+    for arg in sys.argv[1:]:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the terminal passed that are not UTF-8
+            err(f"seealso: error: an argument is not valid UTF-8: {arg!r}")
+            sys.exit(1)
     try:
         app()
     except KeyboardInterrupt:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from seealso.errors import SeealsoError
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # What a bearer token may hold: it travels in an HTTP header.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
+# A password hash from `seealso hash-password` (service.editor.auth): iterations from 1,000 to 10M.
+_PASSWORD_HASH = re.compile(r"pbkdf2_sha256\$[1-9][0-9]{3,7}\$[0-9a-zA-Z]+\$[0-9a-f]{64}")
 
 
 def _check_token(name: str, token: str) -> None:
@@ -121,6 +123,10 @@ class Settings(BaseSettings):
         naming its variable, on one line."""
         try:
             return cls(**values)
+        except SettingsError as exc:  # a variable that should hold JSON does not
+            field = re.search(r'field "(\w+)"', str(exc))
+            name = f"SEEALSO_{field.group(1).upper()}" if field else "a SEEALSO_ variable"
+            raise SeealsoError(f"{name}: not valid JSON ({exc.__cause__ or exc})") from None
         except ValidationError as exc:
             problems = []
             for error in exc.errors():
@@ -147,6 +153,12 @@ class Settings(BaseSettings):
                 raise ValueError("SEEALSO_EDITOR_USERS: an editor has an empty name")
             if not password.get_secret_value().strip():
                 raise ValueError(f"SEEALSO_EDITOR_USERS: the password of {user!r} is empty")
+            if password.get_secret_value().startswith("pbkdf2_sha256$") and not _PASSWORD_HASH.fullmatch(
+                password.get_secret_value()
+            ):
+                raise ValueError(
+                    f"SEEALSO_EDITOR_USERS: the hash of {user!r} is not one `seealso hash-password` makes"
+                )
         return self
 
     def writer_tokens(self) -> dict[str, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,12 +27,11 @@ from seealso import __version__
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
 from service import docs
-from service.deps import Writers
+from service.deps import HeavyRequests, Writers
 from service.editor import routes as editor
 from service.editor.auth import Editors
 from service.middleware import BodyLimit, EncodedIds, HeadAsGet, Metrics, SecurityHeaders, Unexpected
 from service.routes import articles, health, keywords, overrides, search
-from service.routes.search import HeavyRequests
 
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 
@@ -154,6 +155,15 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SeealsoError)
     async def domain_error(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(400, "bad_request", str(exc))
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def catalog_busy(_: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        # Another process held the catalog's write lock past the wait (or the disk refused): the
+        # request did nothing and may be sent again.
+        logging.getLogger("seealso.service").warning("catalog unavailable: %s", exc)
+        response = _error(503, "unavailable", "the catalog is busy or unavailable; retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

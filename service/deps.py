@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import hmac
+import threading
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
@@ -117,6 +120,24 @@ class Writers:
             if hmac.compare_digest(presented, digest):
                 found = name
         return found
+
+
+class HeavyRequests:
+    """How many anonymous heavy requests (pair scores: /v1/similarity, the editor's link check) run
+    at once in this process."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Whether a slot was free (and is held until the block ends); never waits."""
+        running = self._slots.acquire(blocking=False)
+        try:
+            yield running
+        finally:
+            if running:
+                self._slots.release()
 
 
 def bearer_token(authorization: str | None) -> str | None:

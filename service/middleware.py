@@ -99,10 +99,9 @@ class BodyLimit:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        # FastAPI reads a body as JSON unless it is a form, whatever its type says (or without one).
-        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
-        is_form = content_type.startswith((b"multipart/form-data", b"application/x-www-form-urlencoded"))
-        if not is_form and too_deep(body.decode("utf-8", "replace")):
+        # Every body, whatever its Content-Type says (FastAPI and this could read a type, or two
+        # headers, differently); a form or text that is not JSON is not deep.
+        if too_deep(body.decode("utf-8", "replace")):
             deep = f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels"
             await _send_json(send, 422, {"error": "invalid_request", "message": deep})
             return

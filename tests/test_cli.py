@@ -227,6 +227,8 @@ def test_lines_that_used_to_abort_a_run_are_numbered_rejections(cli, tmp_path: P
             '{"editor": ""}',
             "seealso: error: SEEALSO_EDITOR_USERS: the password of 'editor'",
         ),
+        ("SEEALSO_EDITOR_USERS", "notjson", "seealso: error: SEEALSO_EDITOR_USERS: not valid JSON"),
+        ("SEEALSO_API_TOKENS", "{", "seealso: error: SEEALSO_API_TOKENS: not valid JSON"),
     ],
 )
 def test_serve_refuses_empty_secrets_in_one_line(
@@ -333,3 +335,65 @@ def test_hash_password_refuses_a_blank_password(cli) -> None:
     result = cli("hash-password", stdin="   \n   \n")
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("seealso: error: the password is empty or blank")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b'source,target\nmali-1,"mali-2\nx,y\n',
+            "seealso: error: line 3: malformed CSV: unexpected end of data",
+        ),
+        (
+            b"source,target\n\xfe,\xff\n",
+            "seealso: error: the file is not valid UTF-8 text (is it compressed?)",
+        ),
+        (
+            b"source,target\na," + b"x" * 200_000 + b"\n",
+            "seealso: error: line 2: malformed CSV: field larger than field limit",
+        ),
+    ],
+)
+def test_check_links_reports_unreadable_input_in_one_line(
+    cli, indexed: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    links = tmp_path / "links.csv"
+    links.write_bytes(content)
+    result = cli("check-links", str(links))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_imported_keyword_overrides_are_keyed_as_lists_look_them_up(
+    cli, indexed: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "overrides.jsonl"
+    lines = [
+        {"scope": "keyword", "source": "  MALI ", "target": "cocoa-1", "action": "pin"},
+        {"scope": "keyword_related", "source": "Mali", "target": "COCOA", "action": "pin"},
+        {"scope": "article", "source": "mali-1", "target": "mali-2", "action": "block", "author": {"a": 1}},
+        {"scope": "article", "source": "mali-1", "target": "mali-2", "action": "block", "author": "a\u0000b"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = cli("overrides", "import", str(path))
+    assert result.stderr.splitlines() == [
+        "seealso: rejected line 3: author: must be a string",
+        "seealso: rejected line 4: author: contains a NUL character (at character 2)",
+        "imported 2, rejected 2",
+    ]
+    exported = [json.loads(line) for line in cli("overrides", "export").stdout.splitlines()]
+    assert [(o["scope"], o["source"], o["target"]) for o in exported] == [
+        ("keyword", "mali", "cocoa-1"), ("keyword_related", "mali", "cocoa"),
+    ]  # fmt: skip
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "SEEALSO_DATA_DIR": str(tmp_path / "d")}
+    code = b"from seealso.cli import main; main()"
+    for command in (b"related", b"delete"):
+        result = subprocess.run(
+            [sys.executable.encode(), b"-c", code, command, b"\xfe"], capture_output=True, env=env, timeout=60
+        )
+        assert result.returncode == 1
+        assert result.stderr.decode().startswith("seealso: error: an argument is not valid UTF-8")
+        assert result.stderr.count(b"\n") == 1

@@ -10,7 +10,8 @@
   another site's form), and failed sign-ins are counted per name and address, per address, and per
   name: beyond a limit, the answer is 429 with Retry-After, before any password is checked. An
   attempt counts as a failure from the moment it is checked, so guesses sent in parallel cannot
-  slip past the limit; a guesser locks out their own address long before the name itself.
+  slip past the limit. A browser an editor has signed in from gets a device cookie: from it, only
+  that browser's own failures count, so guessers elsewhere cannot lock the editor out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from seealso.config import Settings
 
 COOKIE = "seealso_editor"
 LOGIN_COOKIE = "seealso_login"
+DEVICE_COOKIE = "seealso_device"
+DEVICE_SECONDS = 90 * 86400
+MAX_NAME_LENGTH = 200  # longer is not a name in settings: refused before anything is stored
 SESSIONS_FILE = "editor.sqlite3"
 SESSION_SECONDS = 12 * 3600
 HASH_PREFIX = "pbkdf2_sha256"
@@ -105,6 +109,11 @@ class Editors:
         )
         self._db.execute("CREATE TABLE IF NOT EXISTS failures (key TEXT NOT NULL, at REAL NOT NULL)")
         self._db.execute("CREATE INDEX IF NOT EXISTS failures_key ON failures (key, at)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS failures_at ON failures (at)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, user TEXT NOT NULL,"
+            " expires_at REAL NOT NULL)"
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -117,40 +126,71 @@ class Editors:
 
     # -- signing in ---------------------------------------------------------------------------------
 
-    def sign_in(self, user: str, password: str, address: str) -> tuple[Session, str] | None:
-        """A new session and its cookie value, or None for a wrong name or password.
+    def sign_in(
+        self, user: str, password: str, address: str, device: str | None = None
+    ) -> tuple[Session, str, str] | None:
+        """A new session, its cookie value and the browser's device cookie value, or None for a
+        wrong name or password.
+
+        Args:
+            device: the device cookie the browser sent: when it is one this editor signed in with,
+                only that browser's failures count.
 
         Raises:
-            TooManyAttempts: the name or the address failed too often lately (nothing is checked).
+            TooManyAttempts: the name, the address or the device failed too often lately (nothing
+                is checked).
         """
-        limits = {
-            f"pair:{user}\x00{address}": MAX_FAILURES_PER_NAME_AND_ADDRESS,
-            f"address:{address}": MAX_FAILURES_PER_ADDRESS,
-            f"name:{user}": MAX_FAILURES_PER_NAME,
-        }
         now = time.time()
-        attempt = self._count_attempt(limits, now)
-        ok = verify(password, self._hashes.get(user, self._unknown)) and user in self._hashes
+        known_device = device is not None and self._device_user(device, now) == user
+        if known_device:
+            limits = {f"device:{_digest(str(device))}": MAX_FAILURES_PER_NAME_AND_ADDRESS}
+        else:
+            limits = {
+                f"pair:{user}\x00{address}": MAX_FAILURES_PER_NAME_AND_ADDRESS,
+                f"address:{address}": MAX_FAILURES_PER_ADDRESS,
+                f"name:{user}": MAX_FAILURES_PER_NAME,
+            }
+        attempt = self._count_attempt({_digest(key): limit for key, limit in limits.items()}, now)
+        long_name = len(user) > MAX_NAME_LENGTH  # checked after counting: it costs the same
+        ok = (
+            not long_name and verify(password, self._hashes.get(user, self._unknown)) and user in self._hashes
+        )
         if not ok:
             return None  # the attempt stays counted as a failure
         with self._sql() as db:
-            pair = next(iter(limits))
+            mine = [_digest(next(iter(limits)))]
             db.execute(f"DELETE FROM failures WHERE rowid IN ({','.join('?' * len(attempt))})", attempt)
-            db.execute("DELETE FROM failures WHERE key = ? OR at < ?", (pair, now - FAILURE_WINDOW))
+            db.execute("DELETE FROM failures WHERE key = ?", mine)
             db.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            db.execute("DELETE FROM devices WHERE expires_at < ?", (now,))
             session, cookie = Session(user, secrets.token_urlsafe(24)), secrets.token_urlsafe(32)
             db.execute(
                 "INSERT INTO sessions (id, user, csrf, expires_at) VALUES (?, ?, ?, ?)",
                 (_digest(cookie), user, session.csrf, now + SESSION_SECONDS),
             )
-        return session, cookie
+            device = device if known_device else secrets.token_urlsafe(32)
+            db.execute(
+                "INSERT INTO devices (id, user, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
+                (_digest(str(device)), user, now + DEVICE_SECONDS),
+            )
+        return session, cookie, str(device)
+
+    def _device_user(self, device: str, now: float) -> str | None:
+        with self._sql() as db:
+            row = db.execute(
+                "SELECT user FROM devices WHERE id = ? AND expires_at >= ?", (_digest(device), now)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def _count_attempt(self, limits: dict[str, int], now: float) -> list[int]:
         """Refuse the attempt when a key is at its limit; else count it as a failure of every key
-        (in one transaction, which other workers wait for). Returns the rows it added."""
+        (in one transaction, which other workers wait for). Returns the rows it added. Keys are
+        stored as digests, so that any name costs the same few bytes."""
         with self._sql() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("DELETE FROM failures WHERE at < ?", (now - FAILURE_WINDOW,))
                 for key, limit in limits.items():
                     rows = db.execute(
                         "SELECT at FROM failures WHERE key = ? AND at >= ? ORDER BY at DESC LIMIT ?",

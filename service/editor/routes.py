@@ -6,6 +6,7 @@ session's CSRF token. Changes go through `ranking.overrides`, as the API's do, a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import secrets
@@ -24,8 +25,11 @@ from indexer.store import Store
 from ranking import Ranker, overrides
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, KeywordNotFound, SeealsoError
+from service.deps import HeavyRequests
 from service.editor.auth import (
     COOKIE,
+    DEVICE_COOKIE,
+    DEVICE_SECONDS,
     LOGIN_COOKIE,
     SESSION_SECONDS,
     Editors,
@@ -169,18 +173,22 @@ def login(
         return _login_form(request, next, message, status_code=403)
     address = request.client.host if request.client else "unknown"
     try:
-        signed_in = _editors(request).sign_in(username, password, address)
+        signed_in = _editors(request).sign_in(username, password, address, request.cookies.get(DEVICE_COOKIE))
     except TooManyAttempts as exc:
         refused = _login_form(request, next, str(exc), status_code=429)
         refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
     if signed_in is None:
         return _go("/editor/login", next=_back(next), error="wrong name or password")
-    _, cookie = signed_in
+    _, cookie, device = signed_in
     response = RedirectResponse(_back(next), status_code=303)
+    secure = request.url.scheme == "https"
     response.set_cookie(
-        COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="lax", path="/editor",
-        secure=request.url.scheme == "https",
+        COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="lax", path="/editor", secure=secure
+    )
+    response.set_cookie(
+        DEVICE_COOKIE, device, max_age=DEVICE_SECONDS, httponly=True, samesite="strict", path="/editor/login",
+        secure=secure,
     )  # fmt: skip
     response.delete_cookie(LOGIN_COOKIE, path="/editor/login")
     return response
@@ -370,26 +378,38 @@ def check_links(
     links: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse:
-    """Score pasted or uploaded `source,target` links, as `seealso check-links` does."""
+    """Score pasted or uploaded `source,target` links, as `seealso check-links` does: up to
+    MAX_LINKS for a signed-in editor; as many as /v1/similarity allows without a token for a
+    reader of a public editor, and as few of those at once."""
     session = _reader(request)
     settings, ranker = _settings(request), _ranker(request)
     text = links
     if file is not None and file.filename:
         text = file.file.read(settings.max_body_bytes).decode("utf-8-sig", errors="replace")
-    error, results = None, []
-    try:
-        pairs = list(link_pairs(io.StringIO(text), header=False))[:MAX_LINKS]
-        results = list(
-            ranker.check_links(pairs, weak=settings.weak_link_score, strong=settings.strong_link_score)
-        )
-        if not results:
-            error = "no links: paste lines of source,target"
-    except (SeealsoError, csv.Error) as exc:
-        error = str(exc)
+    limit = MAX_LINKS if session is not None else settings.similarity_max_pairs
+    error, results, status = None, [], 200
+    heavy: HeavyRequests = request.app.state.heavy_requests
+    with heavy.slot() if session is None else contextlib.nullcontext(True) as running:
+        try:
+            pairs = list(link_pairs(io.StringIO(text), header=False))
+            if not running:
+                error, status = "too many link checks at once; try again in a moment", 503
+            elif len(pairs) > limit:
+                error = f"at most {limit} links at a time" + ("" if session else " without signing in")
+            else:
+                weak, strong = settings.weak_link_score, settings.strong_link_score
+                results = list(ranker.check_links(pairs, weak=weak, strong=strong))
+                error = None if results else "no links: paste lines of source,target"
+        except (SeealsoError, csv.Error) as exc:
+            error = str(exc)
     counts: dict[str, int] = {}
     for result in results:
         counts[result.verdict] = counts.get(result.verdict, 0) + 1
-    return _page(request, "check.html", session, links=text, results=results, counts=counts, error=error)
+    page = _page(request, "check.html", session, links=text, results=results, counts=counts, error=error)
+    page.status_code = status
+    if status == 503:
+        page.headers["Retry-After"] = "1"
+    return page
 
 
 # -- the audit log --------------------------------------------------------------------------------

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 
-from service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, SettingsDep, Writers, bearer_token
+from service.deps import (
+    LIST_PARAMETERS,
+    HeavyRequests,
+    ListQueryDep,
+    RankerDep,
+    SettingsDep,
+    Writers,
+    bearer_token,
+)
 from service.schemas import Error, SearchOut, SimilarityIn, SimilarityOut
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -24,22 +31,6 @@ def search(
     """Articles most relevant to a free text, with the same list rules as related lists (but no
     minimum score: a search returns its best matches)."""
     return ranker.search(q, query.k, query.filters, query.rules).to_dict()
-
-
-class HeavyRequests:
-    """How many anonymous heavy requests run at once in this process; beyond `limit`, a 503."""
-
-    def __init__(self, limit: int) -> None:
-        self._slots = threading.BoundedSemaphore(limit)
-
-    def __enter__(self) -> None:
-        if not self._slots.acquire(blocking=False):
-            raise HTTPException(
-                503, "too many similarity requests at once; retry shortly", headers={"Retry-After": "1"}
-            )
-
-    def __exit__(self, *_: object) -> None:
-        self._slots.release()
 
 
 @router.post(
@@ -67,7 +58,12 @@ def similarity(
             f"pairs: at most {settings.similarity_max_pairs} pairs without a bearer token "
             f"(this request has {len(body.pairs)}); with one, up to 1,000",
         )
-    with request.app.state.heavy_requests:
+    heavy: HeavyRequests = request.app.state.heavy_requests
+    with heavy.slot() as running:
+        if not running:
+            raise HTTPException(
+                503, "too many similarity requests at once; retry shortly", headers={"Retry-After": "1"}
+            )
         return _scores(body, ranker, settings)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -458,6 +459,11 @@ def test_an_empty_bearer_never_writes(client: TestClient, header: str) -> None:
         ({"api_tokens": {"cms": "same", "batch": "same"}}, "have the same token"),
         ({"editor_users": {"alice": ""}}, "the password of 'alice' is empty"),
         ({"editor_users": {"alice": "  "}}, "the password of 'alice' is empty"),
+        ({"editor_users": {"alice": "pbkdf2_sha256$0$s$x"}}, "the hash of 'alice' is not one"),
+        (
+            {"editor_users": {"alice": "pbkdf2_sha256$999999999999$ab$" + "0" * 64}},
+            "the hash of 'alice' is not",
+        ),
     ],
 )
 def test_empty_secrets_are_refused_at_start(
@@ -688,7 +694,7 @@ def test_anonymous_similarity_is_capped_and_the_token_lifts_the_cap(data_dir: Pa
 def test_concurrent_anonymous_similarity_beyond_the_limit_gets_503(data_dir: Path) -> None:
     with make_client(data_dir, heavy_requests=1) as client:
         slots = client.app.state.heavy_requests  # type: ignore[attr-defined]
-        with slots:  # one request is running
+        with slots.slot():  # one request is running
             busy = client.post("/v1/similarity", json={"pairs": [{"source": "mali-1", "target": "mali-2"}]})
             assert (busy.status_code, busy.headers["retry-after"], busy.json()["error"]) == (
                 503,
@@ -778,3 +784,39 @@ def test_an_unexpected_error_is_a_json_500_with_the_security_headers(data_dir: P
         assert "a bug" not in response.text
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Content-Type", "application/x-www-form-urlencoded+json")],
+        [("Content-Type", "application/json"), ("Content-Type", "multipart/form-data; boundary=x")],
+    ],
+)
+def test_the_nesting_limit_cannot_be_dodged_by_the_content_type(
+    client: TestClient, headers: list[tuple[str, str]]
+) -> None:
+    content = '{"title": "x", "extra": ' + "[" * 900 + "]" * 900 + "}"
+    response = client.put(path_of("deep"), content=content, headers=[*AUTH.items(), *headers])
+    assert response.status_code == 422
+    assert client.get(path_of("deep")).status_code == 404
+
+
+def test_a_catalog_held_by_another_process_is_a_503_to_retry(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = client.app.state.store.catalog  # type: ignore[attr-defined]
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(catalog, "write", locked)
+    response = client.put(path_of("new"), json=NEW, headers=AUTH)
+    assert (response.status_code, response.headers["retry-after"], response.json()["error"]) == (
+        503,
+        "1",
+        "unavailable",
+    )
+    assert response.headers["x-content-type-options"] == "nosniff"
+    monkeypatch.undo()
+    assert client.put(path_of("new"), json=NEW, headers=AUTH).status_code == 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -180,9 +181,41 @@ def test_failed_sign_ins_are_limited_per_name_and_per_address(
         assert 0 < int(limited.headers["retry-after"]) <= auth.FAILURE_WINDOW + 1
         assert "too many failed sign-ins" in limited.text
         assert sign_in(client, "alice", "wonderland")  # another name from the same address
+        device = client.cookies.get(auth.DEVICE_COOKIE)
         for name in ("carol", "dave"):
             login(client, name, "guess")
-        assert login(client, "alice", "wonderland", follow_redirects=False).status_code == 429  # the address
+        client.cookies.clear()  # a new browser at the same address: the address is locked out
+        assert login(client, "alice", "wonderland", follow_redirects=False).status_code == 429
+        client.cookies.set(auth.DEVICE_COOKIE, str(device), path="/editor/login")  # alice's own browser
+        assert login(client, "alice", "wonderland", follow_redirects=False).status_code == 303
+
+
+def test_from_a_browser_an_editor_signed_in_with_guessers_elsewhere_do_not_count(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "MAX_FAILURES_PER_NAME", 3)
+    with editor(data_dir) as client:
+        editors = client.app.state.editors  # type: ignore[attr-defined]
+        _session, _cookie, device = editors.sign_in("bob", "builder", "198.51.100.2")
+        for n in range(5):  # guessers from many addresses, past the name's limit
+            with contextlib.suppress(auth.TooManyAttempts):
+                editors.sign_in("bob", "guess", f"192.0.2.{n}")
+        with pytest.raises(auth.TooManyAttempts):
+            editors.sign_in("bob", "builder", "198.51.100.9")  # a new browser
+        assert editors.sign_in("bob", "builder", "198.51.100.9", device) is not None  # his browser
+        assert editors.sign_in("alice", "wonderland", "198.51.100.9", device) is not None  # not alice's
+        with pytest.raises(auth.TooManyAttempts):
+            editors.sign_in("bob", "builder", "198.51.100.9", "forged-device")
+
+
+def test_long_names_cost_no_space(data_dir: Path) -> None:
+    with editor(data_dir) as client:
+        editors = client.app.state.editors  # type: ignore[attr-defined]
+        before = (data_dir / "editor.sqlite3").stat().st_size
+        for _ in range(5):
+            assert editors.sign_in("x" * 900_000, "guess", "203.0.113.1") is None
+        sizes = [(data_dir / name).stat().st_size for name in ("editor.sqlite3", "editor.sqlite3-wal")]
+        assert sum(sizes) - before < 200_000
 
 
 def test_a_guesser_does_not_lock_the_editor_out(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,3 +329,20 @@ def test_a_sign_in_posted_from_another_origin_is_refused(data_dir: Path) -> None
             "/editor/login", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False
         )
         assert same.status_code == 303 and "seealso_editor" in client.cookies
+
+
+def test_a_public_readers_link_check_is_bounded(data_dir: Path) -> None:
+    with editor(data_dir, editor_public_read=True, similarity_max_pairs=2, heavy_requests=1) as client:
+        links = {"links": "mali-1,mali-2\nmali-1,cocoa-1\nmali-1,cocoa-2\n"}
+        capped = client.post("/editor/check", data=links)
+        assert capped.status_code == 200 and "at most 2 links at a time without signing in" in capped.text
+        with client.app.state.heavy_requests.slot():  # type: ignore[attr-defined]
+            busy = client.post("/editor/check", data={"links": "mali-1,mali-2\n"})
+            assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
+        assert (
+            "2 links:" in client.post("/editor/check", data={"links": "mali-1,mali-2\nmali-1,cocoa-1\n"}).text
+        )
+        sign_in(client)
+        assert "3 links:" in client.post("/editor/check", data=links).text  # an editor's are not capped so
+        unclosed = client.post("/editor/check", data={"links": 'mali-1,"mali-2\nx,y\n'})
+        assert "malformed CSV: unexpected end of data" in unclosed.text
