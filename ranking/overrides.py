@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from indexer.article import keyword_key
 from indexer.catalog import Catalog, utc_now
-from indexer.overrides import SCOPES, AuditEntry, Override, expiry
+from indexer.overrides import SCOPES, AuditEntry, Override
 from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, OverrideNotFound
 
 T = TypeVar("T")
@@ -122,8 +122,8 @@ def change(
             raise InvalidOverride(f"target: no article carries the keyword {target!r}")
     elif catalog.get(target) is None:
         raise InvalidOverride(f"target: no article {target!r}")
-    override = Override(scope, key, target_key(scope, target), action, position, expiry(expires_at))
-    return catalog.set_override(override, author)
+    # The stored form (keyword keys, the expiry as a stamp) is made by indexer.overrides.validate.
+    return catalog.set_override(Override(scope, key, target, action, position, expires_at), author)
 
 
 def remove(catalog: Catalog, scope: str, source: str, target: str, *, author: str) -> AuditEntry | None:

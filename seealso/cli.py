@@ -332,6 +332,9 @@ def import_overrides(
 ) -> None:
     """Add overrides from an export (replacing those of the same list and target); each is logged.
 
+    Every line is checked as the API checks an override; a bad one is reported with its line
+    number and the rest imported (exit code 3).
+
     Example: seealso overrides import overrides.jsonl -d new-data
     """
     from indexer.overrides import Override
@@ -395,7 +398,9 @@ def serve(
 ) -> None:
     """Serve the HTTP API until interrupted (documentation at /docs).
 
-    Writes (PUT, DELETE) need SEEALSO_API_TOKEN set; without it they are refused. Related lists and
+    Writes (PUT, DELETE, overrides) need a bearer token from SEEALSO_API_TOKEN or the named
+    SEEALSO_API_TOKENS; without one they are refused. Editors sign in with SEEALSO_EDITOR_USERS.
+    An empty token or password stops it at start. Related lists and
     keyword pages are cached in each worker until a write changes them (SEEALSO_LIST_CACHE_SIZE).
 
     Example: seealso serve --data-dir demo-data --port 8000 --workers 2

@@ -81,7 +81,8 @@ class Settings(BaseSettings):
         2,
         ge=1,
         le=64,
-        description="Concurrent /v1/similarity requests per process; beyond, 503 with Retry-After.",
+        description="Anonymous pair scorings (/v1/similarity, a public editor's link check) at once per "
+        "process; beyond, 503 with Retry-After.",
     )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest HTTP request body accepted.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age of related and keyword lists.")

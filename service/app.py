@@ -30,7 +30,7 @@ from service import docs
 from service.deps import HeavyRequests, Writers
 from service.editor import routes as editor
 from service.editor.auth import Editors
-from service.middleware import BodyLimit, EncodedIds, HeadAsGet, Metrics, SecurityHeaders, Unexpected
+from service.middleware import BodyLimit, Edge, EncodedIds, Metrics
 from service.routes import articles, health, keywords, overrides, search
 
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
@@ -107,9 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(EncodedIds)
-    app.add_middleware(Unexpected)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(HeadAsGet)
+    app.add_middleware(Edge)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

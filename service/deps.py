@@ -113,7 +113,11 @@ class Writers:
     def __bool__(self) -> bool:
         return bool(self._digests)
 
-    def name_of(self, token: str) -> str | None:
+    def name_of(self, authorization: str | None) -> str | None:
+        """The name of the token an `Authorization: Bearer <token>` header carries, if it is one."""
+        token = bearer_token(authorization)
+        if token is None:
+            return None
         presented = hashlib.sha256(token.encode()).digest()
         found = None
         for name, digest in self._digests:
@@ -157,8 +161,7 @@ async def require_writer(
         raise HTTPException(403, "writes are disabled: the service has no SEEALSO_API_TOKEN(S)")
     if not authorization:
         raise HTTPException(401, "this needs a bearer token", headers={"WWW-Authenticate": "Bearer"})
-    token = bearer_token(authorization)
-    name = writers.name_of(token) if token else None
+    name = writers.name_of(authorization)
     if name is None:
         raise HTTPException(403, "wrong bearer token")
     return name if name == "api" else f"api:{name}"

@@ -1,5 +1,6 @@
 """ASGI middleware: article ids and keywords as one URL-encoded path segment, limits on request
-bodies (size, JSON nesting), security headers, HEAD wherever GET is, and Prometheus metrics."""
+bodies (size, JSON nesting), what every response gets at the edge (security headers, HEAD, a
+JSON 500), and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -128,12 +129,18 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
 ]
 
 
-class SecurityHeaders:
-    """Add the security headers to every response, and the Content-Security-Policy to those that
-    set none of their own."""
+class Edge:
+    """What every HTTP response gets, in one layer (each layer costs every request):
+
+    - the security headers, and the Content-Security-Policy unless the response sets its own;
+    - HEAD answered wherever GET is: the GET response's status and headers, no body;
+    - an exception that escaped every handler logged and answered with a JSON 500, which carries
+      the headers too.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -142,67 +149,31 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        head = scope["method"] == "HEAD"
+        started = False
 
-        async def with_headers(message: Message) -> None:
+        async def edged(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers") or [])
                 names = {name.lower() for name, _ in headers}
                 headers += [(name, value) for name, value in SECURITY_HEADERS if name not in names]
-                if b"content-security-policy" not in names:
-                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-class Unexpected:
-    """An exception that escaped every handler: logged, and answered with a JSON 500 (inside
-    SecurityHeaders, so that this answer carries them too)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception:
-            log.exception("unexpected error")
-            if started:
-                raise
-            message = "an unexpected error occurred; it has been logged"
-            await _send_json(send, 500, {"error": "internal_error", "message": message})
-
-
-class HeadAsGet:
-    """Answer HEAD wherever GET is answered: the GET response's status and headers, no body."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-
-        async def headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
+            elif head and message["type"] == "http.response.body":
                 if message.get("more_body"):
                     return
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        try:
+            await self.app({**scope, "method": "GET"} if head else scope, receive, edged)
+        except Exception:
+            log.exception("unexpected error")
+            if started:
+                raise
+            message = "an unexpected error occurred; it has been logged"
+            await _send_json(edged, 500, {"error": "internal_error", "message": message})
 
 
 class Metrics:

@@ -13,7 +13,6 @@ from service.deps import (
     RankerDep,
     SettingsDep,
     Writers,
-    bearer_token,
 )
 from service.schemas import Error, SearchOut, SimilarityIn, SimilarityOut
 
@@ -49,8 +48,7 @@ def similarity(
     Without a bearer token, a request scores at most `SEEALSO_SIMILARITY_MAX_PAIRS` pairs (100) and
     only a few run at once (503 with Retry-After beyond); with one, up to 1,000 pairs."""
     writers: Writers = request.app.state.writers
-    token = bearer_token(authorization)
-    if token is not None and writers.name_of(token) is not None:
+    if writers.name_of(authorization) is not None:
         return _scores(body, ranker, settings)
     if len(body.pairs) > settings.similarity_max_pairs:
         raise HTTPException(
