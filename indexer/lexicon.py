@@ -37,6 +37,15 @@ class Lexical:
     name_tf: np.ndarray
 
 
+def create_search_table(db: sqlite3.Connection) -> None:
+    """The full-text index of the analyzed words (FTS5, ranked by BM25): `terms` holds an article's
+    stems, each as often as it occurs (so BM25 sees their frequencies), `names` its names."""
+    db.execute(
+        "CREATE VIRTUAL TABLE article_search"
+        " USING fts5(terms, names, tokenize = 'unicode61 remove_diacritics 0')"
+    )
+
+
 def create_tables(db: sqlite3.Connection) -> None:
     db.execute(
         "CREATE TABLE vocabulary (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, word TEXT NOT NULL,"
@@ -75,9 +84,12 @@ class Lexicon:
                 self._ids[(kind, word)] = word_id
         return np.asarray([self._ids.get((kind, w), -1) for w in words], dtype=np.int64)
 
-    def write(self, db: sqlite3.Connection, vid: int, article: Article, deltas: Counter[int]) -> None:
-        """Store the article's terms and names, counting the document-frequency changes."""
-        self.drop(db, vid, deltas)
+    def write(
+        self, db: sqlite3.Connection, vid: int, article: Article, deltas: Counter[int], *, search: bool = True
+    ) -> None:
+        """Store the article's terms and names, counting the document-frequency changes (and in
+        the full-text index unless not `search`: migrations before it existed)."""
+        self.drop(db, vid, deltas, search=search)
         packed = []
         for kind, counts in (
             (term_kind(article.language), article_terms(article)),
@@ -93,14 +105,51 @@ class Lexicon:
             "INSERT INTO article_terms (vid, language, terms, names) VALUES (?, ?, ?, ?)",
             (vid, article.language, *packed),
         )
+        if search:
+            db.execute(
+                "INSERT INTO article_search (rowid, terms, names) VALUES (?, ?, ?)",
+                (vid, *search_columns(article)),
+            )
 
     @staticmethod
-    def drop(db: sqlite3.Connection, vid: int, deltas: Counter[int]) -> None:
+    def drop(db: sqlite3.Connection, vid: int, deltas: Counter[int], *, search: bool = True) -> None:
         row = db.execute("SELECT terms, names FROM article_terms WHERE vid = ?", (vid,)).fetchone()
         if row is not None:
             for blob in row:
                 deltas.subtract(_unpack(blob)[0].tolist())
             db.execute("DELETE FROM article_terms WHERE vid = ?", (vid,))
+        if search:
+            db.execute("DELETE FROM article_search WHERE rowid = ?", (vid,))
+
+
+def search_columns(article: Article) -> tuple[str, str]:
+    """The `article_search` columns of an article: its terms and its names, each word repeated as
+    often as it occurs."""
+    return _repeated(article_terms(article)), _repeated(article_names(article))
+
+
+def _repeated(counts: Counter[str]) -> str:
+    return " ".join(" ".join([word] * count) for word, count in counts.items())
+
+
+def search(
+    db: sqlite3.Connection, terms: Iterable[str], names: Iterable[str], limit: int
+) -> list[tuple[int, float]]:
+    """The `limit` best (vid, BM25 score) for any of `terms` (stems) or `names`, best first; the
+    score is FTS5's bm25 negated, so higher is better."""
+    groups = []
+    for column, words in (("terms", terms), ("names", names)):
+        quoted = sorted({'"' + w.replace('"', '""') + '"' for w in words if w.strip()})
+        if quoted:
+            groups.append(f"{column} : ({' OR '.join(quoted)})")
+    if not groups:
+        return []
+    rows = db.execute(
+        "SELECT rowid, bm25(article_search) FROM article_search WHERE article_search MATCH ? "
+        "ORDER BY bm25(article_search) LIMIT ?",
+        (" OR ".join(groups), limit),
+    )
+    return [(int(vid), -float(score)) for vid, score in rows]
 
 
 def apply_df(db: sqlite3.Connection, deltas: Counter[int]) -> None:

@@ -76,12 +76,22 @@ def validate_all(items: Iterable[Item]) -> int:
 SNAPSHOT_EVERY = 50_000
 
 
+def bind_embedder(store: Store, embedder: Embedder, recipe: DocumentRecipe | None = None) -> DocumentRecipe:
+    """Record `embedder`'s model in the data dir before its first vectors (refused if another's)
+    and return the recipe its articles are embedded with: `recipe`, else the data dir's own (so a
+    data dir keeps the recipe it was built with when the default changes), else the default."""
+    recipe = recipe or DocumentRecipe.from_identity(store.catalog.meta("recipe") or "") or DEFAULT_RECIPE
+    spec = embedder.spec.to_json() if embedder.spec is not None else None
+    store.bind_model(embedder.name, embedder.dimension, recipe.identity, embedder.languages, spec)
+    return recipe
+
+
 def index_articles(
     store: Store,
     embedder: Embedder,
     items: Iterable[Item],
     *,
-    recipe: DocumentRecipe = DEFAULT_RECIPE,
+    recipe: DocumentRecipe | None = None,
     prune: bool = False,
     batch_size: int = 256,
     on_reject: Callable[[Rejected], None] | None = None,
@@ -93,7 +103,7 @@ def index_articles(
         store: the data dir to write to; its model must be the embedder's.
         embedder: turns article passages into vectors.
         items: records and rejections, as `indexer.reader.read_articles` yields them.
-        recipe: which text of an article is embedded.
+        recipe: which text of an article is embedded (default: the data dir's; see bind_embedder).
         prune: delete articles absent from `items` (a full export) at the end; skipped when a line
             without a readable id was rejected, since the export is then not known to be complete.
         batch_size: articles per committed batch.
@@ -104,7 +114,7 @@ def index_articles(
         An IndexReport of what was added, updated, unchanged, deleted and rejected.
     """
     started = time.perf_counter()
-    store.bind_model(embedder.name, embedder.dimension, recipe.identity, embedder.languages)
+    recipe = bind_embedder(store, embedder, recipe)
     start_seq = store.catalog.seq()
     report = IndexReport()
     seen: set[str] = set()
@@ -205,16 +215,18 @@ def upsert_articles(
     store: Store,
     embedder: Embedder,
     articles: list[Article],
-    recipe: DocumentRecipe = DEFAULT_RECIPE,
+    recipe: DocumentRecipe | None = None,
     report: IndexReport | None = None,
 ) -> IndexReport:
     """Write one batch of articles in one transaction, embedding only those whose text changed.
 
     Args:
+        recipe: which text of an article is embedded (default: the data dir's; see bind_embedder).
         articles: distinct ids; a later duplicate would be counted twice.
         report: counts are added to it once the batch is committed (a new one when None).
     """
     done = IndexReport(stages={"embed": 0.0, "write": 0.0})
+    recipe = recipe or DocumentRecipe.from_identity(store.catalog.meta("recipe") or "") or DEFAULT_RECIPE
     if articles:
         _upsert(store, embedder, articles, recipe, done)
     if report is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import threading
@@ -20,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.packaged import MINILM_NAME
 from indexer import files
 from indexer.catalog import Catalog, utc_now
 from indexer.manifest import Manifest
 from indexer.vectors import VectorIndex, choose_kind
-from seealso.config import DEFAULT_MODEL
 from seealso.errors import IndexNotFound, ModelMismatch, SeealsoError
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,18 @@ class Store:
         """The languages the model reads (None: all of them), as recorded when it was bound."""
         value = self.catalog.meta("model_languages")
         if value is None:  # data dirs bound before languages were recorded
-            return frozenset({"en"}) if self.model == DEFAULT_MODEL else None
+            return frozenset({"en"}) if self.model == MINILM_NAME else None
         return None if value == "*" else frozenset(value.split(","))
+
+    def recorded_model(self) -> tuple[str, dict[str, str]] | None:
+        """The model this data dir was built with, as it was named, and its prefixes (None before
+        the first article); what `Settings.following` loads again."""
+        spec = self.catalog.meta("model_spec")
+        if spec is not None:
+            value = json.loads(spec)
+            return value["model"], value["prompts"]
+        # Data dirs bound before the spec was recorded: their identity is the name or folder itself.
+        return None if self.model is None else (self.model, {})
 
     def check_model(self, model: str) -> None:
         """Refuse to mix vectors of another model with this data dir's."""
@@ -157,13 +168,20 @@ class Store:
             raise ModelMismatch(self.model, model)
 
     def bind_model(
-        self, model: str, dimension: int, recipe: str, languages: frozenset[str] | None = None
+        self,
+        model: str,
+        dimension: int,
+        recipe: str,
+        languages: frozenset[str] | None = None,
+        spec: str | None = None,
     ) -> None:
-        """Record the model (and the languages it reads, None for all) before the first vectors are
-        written; refuse another model later."""
+        """Record the model's identity (and the languages it reads, None for all; its spec, the
+        JSON of `embeddings.ModelSpec`) before the first vectors are written; refuse another
+        model later."""
         self.check_model(model)
         values = {
             "model": model,
+            **({"model_spec": spec} if spec else {}),
             "dimension": str(dimension),
             "recipe": recipe,
             "model_languages": "*" if languages is None else ",".join(sorted(languages)),

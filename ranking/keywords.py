@@ -120,7 +120,7 @@ class Keywords:
         self,
         ranker: Ranker,
         *,
-        min_similarity: float = 0.45,
+        min_similarity: float = 0.5,
         refresh_seconds: float = 30.0,
         cache_size: int = 0,
     ) -> None:
@@ -186,7 +186,7 @@ class Keywords:
         elif self.ranker.embedder_missing:
             raise KeywordNotFound(keyword)
         else:
-            center = self.ranker.embedder.embed([keyword])[0]
+            center = self.ranker.embedder.embed([keyword], role="query")[0]
         # Candidates: the tagged articles nearest the centroid, and the nearest articles of all.
         depth = 3 * k + 10 + (4 * k if filters.active else 0)
         cosines = vectors @ center
@@ -196,6 +196,7 @@ class Keywords:
         scores, near = self.store.search(center, depth)
         for score, vid in zip(scores, near, strict=True):
             similarity.setdefault(int(vid), float(score))
+        similarity = self._calibrated(similarity, center)
         tagged_set = set(tagged.tolist())
         candidates = [
             v
@@ -215,11 +216,22 @@ class Keywords:
         items = self._collapse(items, {e.article.id: vid for vid, e in entries.items()}, 2 * k + 10)
         edits = active_edits(self.store.catalog, "keyword", keyword_key(keyword))
         automatic = [i for i in items if i.article.id not in edits.targets]
-        placed = [(o, self._editor_item(o, center, tagged_set)) for o in edits.placed]
+        placed = [(o, self._editor_item(o, center, tagged)) for o in edits.placed]
         chosen = [(o, item) for o, item in placed if item and item.article.id not in filters.exclude]
         return KeywordArticles(
             self.display_name(keyword), len(tagged), merge(automatic, chosen, k, lambda i: i.score)
         )
+
+    def _calibrated(self, cosines: dict[int, float], center: np.ndarray) -> dict[int, float]:
+        """Cosines to the centroid, calibrated like a search's (`Scorer.query_scales`): a centroid
+        is not an article, and is closer to every article than an article is."""
+        scales = self.ranker.scorer.query_scales(center)
+        facets = self.store.catalog.facets(list(cosines))
+        out = {}
+        for vid, cosine in cosines.items():
+            base, span = scales.get(facets[vid][2], (0.0, 1.0)) if vid in facets else (0.0, 1.0)
+            out[vid] = float(np.clip((cosine - base) / max(span, 1e-3), 0.0, 1.0))
+        return out
 
     def _collapse(self, items: list[RelatedItem], vid_of: dict[str, int], depth: int) -> list[RelatedItem]:
         """Near-duplicates among the first `depth` items (an update, a syndicated copy, a translation
@@ -233,7 +245,10 @@ class Keywords:
         for item in head:
             vector = vector_of.get(vid_of[item.article.id])
             if vector is not None and compared:
-                similarity = np.stack([v for _, v in compared]) @ vector
+                cosines = np.stack([v for _, v in compared]) @ vector
+                similarity = self.ranker.scorer.calibrate(
+                    cosines[None, :], [item.article.language], [i.article.language for i, _ in compared]
+                )[0]
                 best = int(np.argmax(similarity))
                 if similarity[best] >= threshold:
                     compared[best][0].reasons.setdefault("duplicates", []).append(item.article.id)
@@ -243,13 +258,14 @@ class Keywords:
                 compared.append((item, vector))
         return kept + items[depth:]
 
-    def _editor_item(self, override: Override, center: np.ndarray, tagged: set[int]) -> RelatedItem | None:
+    def _editor_item(self, override: Override, center: np.ndarray, tagged: np.ndarray) -> RelatedItem | None:
         entry = self.store.catalog.get(override.target)
         vector = None if entry is None else self.store.vector(entry.vid)
         if entry is None or vector is None:
             return None
+        similarity = self._calibrated({entry.vid: float(vector @ center)}, center)[entry.vid]
         item = _article_item(
-            entry.article, float(vector @ center), entry.vid in tagged, ORIGINS[override.action]
+            entry.article, similarity, entry.vid in set(tagged.tolist()), ORIGINS[override.action]
         )
         item.reasons["editor"] = editor_reason(override)
         return item

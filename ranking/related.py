@@ -109,6 +109,13 @@ def article_dict(article: Article) -> dict[str, Any]:
     }
 
 
+def _columns(pairs: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, vids) arrays of (score, vid) pairs, as the vector index returns them."""
+    return np.asarray([s for s, _ in pairs], dtype=np.float32), np.asarray(
+        [v for _, v in pairs], dtype=np.int64
+    )
+
+
 def shared_keywords(a: Article, b: Article) -> list[str]:
     theirs = {k.casefold() for k in b.keywords}
     return [k for k in a.keywords if k.casefold() in theirs]
@@ -275,17 +282,37 @@ class Ranker:
         rules: ListRules | None = None,
         now: datetime | None = None,
     ) -> RelatedList:
-        """The `k` articles most relevant to a free text (analyzed in the filter's language when
-        it names one, else in English). A search returns its best matches however weak: the
-        minimum score is for article-to-article lists."""
+        """The `k` articles most relevant to a free text. A search returns its best matches however
+        weak: the minimum score is for article-to-article lists.
+
+        Candidates come from two channels: the articles nearest the text's vector, and those its
+        words or names match best by BM25 (its words stemmed in every language of the catalog,
+        since a query has no language of its own), so that a one-word or a name query finds the
+        articles that use it. Both are then scored alike, the text analyzed in each candidate's
+        language (or in the filter's one language)."""
         if not text.strip():
             raise SeealsoError("the search text is empty")
-        vector = self.embedder.embed([text])[0]
-        language = next(iter(filters.languages)) if len(filters.languages) == 1 else "en"
-        query = self.scorer.profile(text_terms(text, language), text_names(" " + text), language)
+        vector = self.embedder.embed([text], role="query")[0]
+        languages = sorted(filters.languages or self.store.catalog.counts_by("language") or {"en"})
+        terms = {lang: text_terms(text, lang) for lang in languages}
+        names = text_names(" " + text)
         rules = dataclasses.replace(rules or self.rules, min_score=0.0)
-        pool = self._candidates(vector, max(3 * k, 30), set(), filters)
-        return RelatedList(None, self._list(pool, vector, query, None, k, rules, now))
+        depth = max(3 * k, 30)
+        pool = self._candidates(vector, depth, set(), filters)
+        dense = {vid for _, vid in pool}
+        stems = {stem for counts in terms.values() for stem in counts}
+        lexical = self.store.catalog.lexical_search(stems, names, 4 * depth if filters.active else depth)
+        matched = [v for v, _ in lexical if v not in dense]
+        held, vectors = self.store.vectors(np.asarray(matched, dtype=np.int64))
+        extra = [(float(np.dot(vector, row)), int(v)) for v, row in zip(held.tolist(), vectors, strict=True)]
+        pool += self._passing(*_columns(extra), set(), filters)[:depth]
+        queries = {lang: self.scorer.profile(counts, names, lang) for lang, counts in terms.items()}
+        fallback = queries[languages[0]]
+        scales = self.scorer.query_scales(vector)
+        items = self._list(
+            pool, vector, lambda lang: queries.get(lang, fallback), None, k, rules, now, scales
+        )
+        return RelatedList(None, items)
 
     # -- pairs --------------------------------------------------------------------------------------
 
@@ -356,21 +383,31 @@ class Ranker:
         self,
         pool: list[tuple[float, int]],
         vector: np.ndarray,
-        source: Profile,
+        source: Profile | Callable[[str], Profile],
         article: Article | None,
         k: int,
         rules: ListRules,
         now: datetime | None,
+        scales: dict[str, tuple[float, float]] | None = None,
     ) -> list[RelatedItem]:
-        """The list made of a candidate `pool`: scored, then shaped by the rules."""
-        candidates = self._score(pool, source)
-        if article is not None:  # the article's own other versions are not related articles
+        """The list made of a candidate `pool`: scored, then shaped by the rules. `source` is the
+        source's profile, or a function of a candidate's language that gives it, and `scales`
+        the dense calibration (`Scorer.query_scales`), for a search."""
+        candidates = self._score(pool, source, scales)
+        if article is not None and candidates:  # the article's own other versions are not related
+            cosines = np.stack([c.vector for c in candidates]) @ vector
+            languages = [c.profile.language if c.profile else "" for c in candidates]
+            close = self.scorer.calibrate(cosines[None, :], [article.language], languages)[0]
             candidates = [
-                c for c in candidates if float(np.dot(c.vector, vector)) < rules.duplicate_similarity
+                c for c, near in zip(candidates, close, strict=True) if near < rules.duplicate_similarity
             ]
-        chosen = shape(candidates, k, rules, now)
+        chosen = shape(candidates, k, rules, now, self.scorer.calibrate)
         entries = self.store.catalog.get_by_vids([c.vid for c in chosen], bodies=False)
-        names = self.scorer.shared_names(source, [c.profile or empty_profile("") for c in chosen])
+        profiles = [c.profile or empty_profile("") for c in chosen]
+        if isinstance(source, Profile):
+            names = self.scorer.shared_names(source, profiles)
+        else:
+            names = [self.scorer.shared_names(source(p.language), [p])[0] for p in profiles]
         collapsed_ids = self.store.catalog.facets([v for c in chosen for v in c.collapsed])
         items = []
         for c, shared_names in zip(chosen, names, strict=True):
@@ -385,10 +422,16 @@ class Ranker:
                 reasons["duplicates"] = [collapsed_ids[v][0] for v in c.collapsed if v in collapsed_ids]
             if c.moved:
                 reasons["moved_by"] = c.moved
+                reasons["moves"] = c.moves  # places up (or down) by rule: why order and scores differ
             items.append(RelatedItem(entry.article, c.score, reasons))
         return items
 
-    def _score(self, pool: list[tuple[float, int]], source: Profile) -> list[Candidate]:
+    def _score(
+        self,
+        pool: list[tuple[float, int]],
+        source: Profile | Callable[[str], Profile],
+        scales: dict[str, tuple[float, float]] | None = None,
+    ) -> list[Candidate]:
         vids = [v for _, v in pool]
         facets = self.store.catalog.facets(vids)
         profiles = self.scorer.profiles(vids)
@@ -396,10 +439,20 @@ class Ranker:
         vector_of = dict(zip(held.tolist(), vectors, strict=True))
         live = [(d, v) for d, v in pool if v in facets and v in vector_of]  # others were deleted meanwhile
         found = [profiles.get(v) or empty_profile(facets[v][2]) for _, v in live]
-        scored = self.scorer.relevance_many(np.asarray([d for d, _ in live]), source, found)
+        groups: dict[str, list[int]] = {}  # rows of `live` by the profile they are scored against
+        for row, profile in enumerate(found):
+            groups.setdefault("" if isinstance(source, Profile) else profile.language, []).append(row)
+        scored: list[Relevance | None] = [None] * len(live)
+        for language, rows in groups.items():
+            against = source if isinstance(source, Profile) else source(language)
+            dense = np.asarray([live[r][0] for r in rows])
+            relevances = self.scorer.relevance_many(dense, against, [found[r] for r in rows], scales)
+            for r, relevance in zip(rows, relevances, strict=True):
+                scored[r] = relevance
         return [
             Candidate(v, relevance, vector_of[v], facets[v][3], profile=profile)
             for (_, v), relevance, profile in zip(live, scored, found, strict=True)
+            if relevance is not None
         ]
 
     def _candidates(

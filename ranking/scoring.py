@@ -6,8 +6,11 @@
               languages: (cosine - b) / (1 - b), clipped to [0, 1], where b is the median cosine of
               random pairs of the catalog's articles in those languages. An English-only model puts
               any two French texts fairly close (b is 0.34 for French on SemEval dev, 0.07 for
-              English); the baseline makes the scores of both languages comparable.
-    lexical = cosine of their TF-IDF term vectors (same language only)
+              English), multilingual-e5 any two texts (0.80); the baseline makes the scores of all
+              languages comparable. For two languages the 1 is the mean of their own baselines'
+              (see `Scorer.scale`): the language gap lowers translations as much as random pairs.
+    lexical = cosine of their TF-IDF term vectors (same language only: for two languages, its
+              weight is shared out between the others in proportion)
     names   = cosine of their TF-IDF name vectors
 
 Terms are stemmed per language (`indexer.analysis`) and weighted by IDF among the catalog's
@@ -223,14 +226,62 @@ class Scorer:
         left, right = (list(side) for side in zip(*pairs, strict=True))
         return float(np.median(np.einsum("ij,ij->i", vectors[left], vectors[right])))
 
+    def scale(self, language_a: str, language_b: str) -> tuple[float, float]:
+        """(baseline, span) of the dense calibration of two languages: a cosine c becomes
+        (c - baseline) / span. The baseline is the median cosine of random pairs of those
+        languages; the span is 1 minus the mean of each language's own baseline. Two languages
+        apart lower every cosine alike (random pairs and translations), so the gap measured
+        between random pairs is taken off the way to 1 too: a translation scores like an update."""
+        base = self.baseline(language_a, language_b)
+        if language_a == language_b:
+            return base, 1.0 - base
+        own = (self.baseline(language_a, language_a) + self.baseline(language_b, language_b)) / 2
+        return base, 1.0 - max(own, base)
+
+    def calibrate(self, cosines: np.ndarray, languages_a: list[str], languages_b: list[str]) -> np.ndarray:
+        """Cosines between articles of `languages_a` (rows) and `languages_b` (columns) as the share
+        of the way from two random articles of those languages (0) to one article (1), clipped:
+        what "similar" means for any model (a multilingual one puts any two texts at 0.8)."""
+        scales = {(a, b): self.scale(a, b) for a in set(languages_a) for b in set(languages_b)}
+        base = np.asarray([[scales[(a, b)][0] for b in languages_b] for a in languages_a], dtype=np.float32)
+        span = np.asarray([[scales[(a, b)][1] for b in languages_b] for a in languages_a], dtype=np.float32)
+        shape = np.shape(cosines)
+        return np.clip((cosines - base.reshape(shape)) / np.maximum(span.reshape(shape), 1e-3), 0.0, 1.0)
+
     def relevance(self, dense: float, a: Profile, b: Profile) -> Relevance:
         """Fuse the dense cosine of two articles with the overlap of their profiles."""
         found = self.relevance_many(np.asarray([dense]), a, [b])[0]
         return dataclasses.replace(found, shared_names=self.shared_names(a, [b])[0])
 
-    def relevance_many(self, dense: np.ndarray, source: Profile, profiles: list[Profile]) -> list[Relevance]:
+    def query_scales(self, vector: np.ndarray) -> dict[str, tuple[float, float]]:
+        """`scale` for a text that is not an article (a search), by candidate language: the
+        baseline is the median cosine of `vector` with random articles of that language (a
+        query is not a passage: its cosines have their own level), the span 1 minus the highest
+        of those baselines (the query's own language, as far as the model can tell)."""
+        members = self.store.catalog.vids_by_language()
+        everyone = [v for vids in members.values() for v in vids]
+        if len(everyone) < MIN_BASELINE_ARTICLES:  # too few to tell random from related: as they are
+            return {language: (0.0, 1.0) for language in members}
+        rng = np.random.default_rng(0)
+        base: dict[str, float] = {}
+        for language, vids in members.items():
+            pool = vids if len(vids) >= MIN_BASELINE_ARTICLES else everyone
+            sample = rng.choice(np.asarray(pool), min(len(pool), BASELINE_PAIRS), replace=False)
+            _, vectors = self.store.vectors(sample)
+            base[language] = float(np.median(vectors @ vector)) if len(vectors) else 0.0
+        top = max(base.values(), default=0.0)
+        return {language: (b, 1.0 - top) for language, b in base.items()}
+
+    def relevance_many(
+        self,
+        dense: np.ndarray,
+        source: Profile,
+        profiles: list[Profile],
+        scales: Mapping[str, tuple[float, float]] | None = None,
+    ) -> list[Relevance]:
         """`relevance` of `source` with each of `profiles` (their dense cosines in `dense`), in one
-        pass; shared names are left empty (see `shared_names`)."""
+        pass; shared names are left empty (see `shared_names`). `scales` replaces the dense
+        calibration by language (`query_scales`)."""
         same = [p if p.language == source.language else None for p in profiles]
         lexical = _cosines(
             source.term_ids, source.term_weights, [(p.term_ids, p.term_weights) if p else None for p in same]
@@ -240,14 +291,23 @@ class Scorer:
         )
         if not profiles:
             return []
-        by_language = {  # the weights and dense baseline of each language paired with the source's
-            lang: (self.weights(source.language, lang), self.baseline(source.language, lang))
+        by_language = {  # the weights and dense baseline and span of each language with the source's
+            lang: (
+                self.weights(source.language, lang),
+                *(scales[lang] if scales and lang in scales else self.scale(source.language, lang)),
+            )
             for lang in {p.language for p in profiles}
         }
         pairs = [by_language[p.language] for p in profiles]
-        w = np.asarray([[weights.dense, weights.lexical, weights.names] for weights, _ in pairs])
-        base = np.asarray([baseline for _, baseline in pairs])
-        calibrated = np.where(base < 0.999, np.clip((dense - base) / np.maximum(1.0 - base, 1e-3), 0, 1), 0.0)
+        w = np.asarray([[weights.dense, weights.lexical, weights.names] for weights, _, _ in pairs])
+        # Words are compared within a language only: across languages the lexical weight is
+        # shared out between the other two, since missing evidence is not evidence against.
+        across = np.asarray([p.language != source.language for p in profiles])
+        w[across] = np.column_stack([w[across, 0], np.zeros(across.sum()), w[across, 2]])
+        w[across] /= w[across].sum(axis=1, keepdims=True)
+        base = np.asarray([baseline for _, baseline, _ in pairs])
+        span = np.asarray([span for _, _, span in pairs])
+        calibrated = np.where(span > 1e-3, np.clip((dense - base) / np.maximum(span, 1e-3), 0, 1), 0.0)
         lexical, names = np.maximum(lexical, 0.0), np.maximum(names, 0.0)
         score = np.minimum(1.0, w[:, 0] * calibrated + w[:, 1] * np.sqrt(lexical) + w[:, 2] * np.sqrt(names))
         columns = (score.tolist(), calibrated.tolist(), lexical.tolist(), names.tolist())

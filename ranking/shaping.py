@@ -4,6 +4,7 @@ near-duplicates collapsed, freshness, and diversity. Each item records which rul
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,8 +20,9 @@ class ListRules:
 
     Attributes:
         min_score: an item needs at least this relevance; the list is shorter rather than padded.
-        duplicate_similarity: two articles whose vectors are this close are one story (an update,
-            a syndicated copy, a translation when the model reads both languages): one item.
+        duplicate_similarity: two articles whose vectors are this close are one story (an update, a
+            syndicated copy): one item. Closeness is calibrated (`Scorer.calibrate`): 0 for two
+            random articles, 1 for one article, whatever the model.
         half_life_days: freshness halves every so many days of age; 0 turns freshness off.
         freshness_weight: the most freshness can take off a score (0.3: an old article keeps at
             least 70% of its relevance, so a much more relevant explainer still wins).
@@ -29,7 +31,7 @@ class ListRules:
     """
 
     min_score: float = 0.3
-    duplicate_similarity: float = 0.9
+    duplicate_similarity: float = 0.85
     half_life_days: float = 365.0
     freshness_weight: float = 0.3
     diversity: float = 0.1
@@ -44,6 +46,7 @@ class Candidate:
     freshness: float = 1.0
     collapsed: list[int] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
+    moves: dict[str, int] = field(default_factory=dict)  # places each rule moved it up (down: < 0)
     profile: Profile | None = None
 
     @property
@@ -56,22 +59,34 @@ def freshness(published_at: str | None, now: datetime, rules: ListRules) -> floa
     if rules.half_life_days <= 0 or rules.freshness_weight <= 0:
         return 1.0
     if published_at is None:
-        return 1.0 - rules.freshness_weight / 2  # undated: neither fresh nor stale
+        return 1.0 - rules.freshness_weight  # undated: no boost (it may be of any age)
     published = dates.parse(published_at)
     age_days = max(0.0, (now - published).total_seconds() / 86400)
     return 1.0 - rules.freshness_weight * (1.0 - math.pow(0.5, age_days / rules.half_life_days))
 
 
 def shape(
-    candidates: list[Candidate], k: int, rules: ListRules, now: datetime | None = None
+    candidates: list[Candidate],
+    k: int,
+    rules: ListRules,
+    now: datetime | None = None,
+    calibrate: Callable[[np.ndarray, list[str], list[str]], np.ndarray] | None = None,
 ) -> list[Candidate]:
-    """The best `k` candidates under the rules, each annotated with what moved it."""
+    """The best `k` candidates under the rules, each annotated with what moved it.
+
+    Args:
+        calibrate: turns the candidates' cosines into calibrated similarities, given their
+            languages (`Scorer.calibrate`); None takes cosines as they are.
+    """
     now = now or datetime.now(UTC)
     ranked = sorted((c for c in candidates if c.score >= rules.min_score), key=lambda c: -c.score)
     if not ranked:
         return []
     vectors = np.stack([c.vector for c in ranked])
     similarity = vectors @ vectors.T
+    if calibrate is not None:
+        languages = [c.profile.language if c.profile else "" for c in ranked]
+        similarity = calibrate(similarity, languages, languages)
     stories = _collapse(ranked, similarity, rules.duplicate_similarity)
     by_relevance = {ranked[i].vid: place for place, i in enumerate(stories)}
     for i in stories:
@@ -82,8 +97,10 @@ def shape(
     for place, c in enumerate(chosen):
         if by_freshness[c.vid] != by_relevance[c.vid]:
             c.moved.append("freshness")
+            c.moves["freshness"] = by_relevance[c.vid] - by_freshness[c.vid]
         if place != by_freshness[c.vid]:
             c.moved.append("diversity")
+            c.moves["diversity"] = by_freshness[c.vid] - place
     return chosen
 
 

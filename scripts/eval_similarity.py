@@ -4,7 +4,7 @@
 Indexes every article of the judged pairs (id = each half of `pair_id`, body = text, language =
 lang) with the real indexing pipeline, scores each pair through the same code as `check-links`,
 and prints Pearson and Spearman correlations with -Overall (1 = very similar ... 4 = very
-dissimilar) for en-en, fr-fr, all monolingual pairs and all pairs.
+dissimilar) for en-en, fr-fr, all monolingual pairs, all cross-lingual pairs and all pairs.
 
     python scripts/eval_similarity.py                       # default model and recipe
     python scripts/eval_similarity.py --max-chunks 1        # compare a recipe
@@ -59,6 +59,7 @@ def correlations(
         "en-en": lambda p: p["lang1"] == p["lang2"] == "en",
         "fr-fr": lambda p: p["lang1"] == p["lang2"] == "fr",
         "monolingual": lambda p: p["lang1"] == p["lang2"],
+        "cross-lingual": lambda p: p["lang1"] != p["lang2"],
         "all": lambda p: True,
     }
     rows = []

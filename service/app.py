@@ -19,7 +19,6 @@ from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from embeddings import model_identity
 from indexer import dates
 from indexer.store import Store
 from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
@@ -48,9 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # memory-bound, so two threads on one query measured slower here.
         faiss.omp_set_num_threads(1)
         store = Store.open(settings.data_dir, create=True, index_kind=settings.index_type)
-        store.check_model(model_identity(settings.model))
+        config = settings.following(store.recorded_model())
+        store.check_model(config.model_identity())
         store.index()
-        embedder = settings.load_embedder()
+        embedder = config.load_embedder()
         ranker = Ranker(store, embedder, rules=settings.list_rules(), cache_size=settings.list_cache_size)
         app.state.store = store
         app.state.editors = Editors(settings)

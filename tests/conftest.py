@@ -47,7 +47,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the session's OpenVINO export of the default model is kept (exported once)."""
+    """Where the session's build and OpenVINO export of the default model are kept (made once)."""
     return tmp_path_factory.mktemp("models")
 
 
@@ -61,11 +61,12 @@ def real_embedder(model_cache: Path) -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def torch_embedder() -> Embedder:
+def torch_embedder(model_cache: Path) -> Embedder:
     """The default model run by sentence-transformers and torch."""
     from embeddings.sentence import SentenceTransformerEmbedder
+    from seealso.config import DEFAULT_MODEL
 
-    return SentenceTransformerEmbedder(device="cpu")
+    return SentenceTransformerEmbedder(DEFAULT_MODEL, device="cpu", cache_dir=model_cache)
 
 
 @pytest.fixture(scope="session")

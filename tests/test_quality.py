@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from embeddings.hashing import HashingEmbedder
 from embeddings.sentence import SentenceTransformerEmbedder, model_card_languages
 from indexer.reader import read_articles
 from indexer.runner import index_articles
@@ -85,12 +86,16 @@ def test_the_list_score_is_the_pair_score(ranker: Ranker) -> None:
     assert check.score == pytest.approx(top.score)
 
 
-def test_french_is_not_scored_as_if_the_model_read_it(ranker: Ranker) -> None:
-    assert ranker.store.model_languages == frozenset({"en"})
-    assert ranker.scorer.weights("en", "en") == COVERED
-    assert ranker.scorer.weights("fr", "fr") == UNCOVERED
-    # relative to random pairs: an English-only model puts any two French texts close together
-    assert ranker.scorer.baseline("fr", "fr") > ranker.scorer.baseline("en", "en")
+def test_the_languages_a_model_reads_decide_the_weights(ranker: Ranker, tmp_path: Path) -> None:
+    assert ranker.store.model_languages is None  # the default, multilingual-e5, reads them all
+    assert ranker.scorer.weights("fr", "en") == ranker.scorer.weights("fr", "fr") == COVERED
+    english = HashingEmbedder(64)
+    english.languages = frozenset({"en"})  # as all-MiniLM-L6-v2's model card says
+    store = Store.open(tmp_path / "english", create=True)
+    index_articles(store, english, read_articles("examples/articles.jsonl"))
+    scorer = Ranker(store).scorer
+    assert scorer.weights("en", "en") == COVERED
+    assert scorer.weights("fr", "fr") == scorer.weights("fr", "en") == UNCOVERED  # words weigh more
 
 
 def test_a_multilingual_model_set_by_configuration(tmp_path: Path) -> None:

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from embeddings.document import DEFAULT_RECIPE
 from indexer.article import parse_article
 from indexer.catalog import Entry
-from indexer.runner import upsert_articles
+from indexer.runner import bind_embedder, upsert_articles
 from ranking.related import article_dict
 from seealso.errors import ArticleNotFound, InvalidArticle
 from service.caching import cached_json
@@ -71,8 +70,8 @@ def put_article(
         raise InvalidArticle([f"id: {body['id']!r} in the body differs from {article_id!r} in the URL"])
     article = parse_article({**body, "id": article_id})
     embedder = ranker.embedder
-    store.bind_model(embedder.name, embedder.dimension, DEFAULT_RECIPE.identity, embedder.languages)
-    report = upsert_articles(store, embedder, [article])
+    recipe = bind_embedder(store, embedder)
+    report = upsert_articles(store, embedder, [article], recipe)
     store.refresh()
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     response.status_code = 201 if report.added else 200

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import embeddings.openvino
-import embeddings.sentence
-from embeddings import Embedder, choose_backend, load_embedder
+from embeddings import Embedder, choose_backend, load_embedder, model_identity, model_spec
 from embeddings.openvino import OpenVINOEmbedder, export_key
+from embeddings.packaged import MINILM_NAME as MINILM
 from embeddings.sentence import SentenceTransformerEmbedder
 from seealso.config import DEFAULT_MODEL, Settings
 from seealso.errors import SeealsoError
@@ -36,9 +36,9 @@ def refuse_export(source: str, folder: Path) -> None:
 def test_vectors_match_the_torch_model(real_embedder: Embedder, torch_embedder: Embedder) -> None:
     assert isinstance(real_embedder, OpenVINOEmbedder)
     assert (real_embedder.name, real_embedder.dimension, real_embedder.max_tokens) == (
-        DEFAULT_MODEL,
+        model_identity(DEFAULT_MODEL),
         384,
-        256,
+        512,
     )
     ours, theirs = real_embedder.embed(TEXTS), torch_embedder.embed(TEXTS)
     assert ours.shape == (len(TEXTS), 384)
@@ -57,9 +57,12 @@ def test_fp32_is_the_torch_model(model_cache: Path, torch_embedder: Embedder) ->
 def test_the_export_is_kept_and_reused(
     model_cache: Path, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folders = [p for p in model_cache.iterdir() if not p.name.startswith(".")]
-    assert [p.name for p in folders] == [export_key(*embeddings.sentence.resolve_model(DEFAULT_MODEL))]
-    assert sorted(p.name for p in folders[0].iterdir()) == [
+    spec = model_spec(DEFAULT_MODEL, cache_dir=model_cache)
+    assert spec.source is not None
+    folders = sorted(p.name for p in model_cache.iterdir() if not p.name.startswith("."))
+    assert folders == sorted([Path(spec.source).name, export_key(spec.name, spec.source)])  # built, exported
+    exported = model_cache / export_key(spec.name, spec.source)
+    assert sorted(p.name for p in exported.iterdir()) == [
         "export.json",
         "model.bin",
         "model.xml",
@@ -92,7 +95,8 @@ def test_a_model_that_cannot_be_exported(
     assert "running it with torch" in caplog.text
     with pytest.raises(SeealsoError, match=r"cannot export model .*export should not run"):
         load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    built = model_spec(DEFAULT_MODEL, cache_dir=tmp_path).source
+    assert [p.name for p in tmp_path.iterdir()] == [Path(str(built)).name]  # no half export left
 
 
 def test_a_gpu_runs_torch_and_a_cpu_openvino(tmp_path: Path) -> None:
@@ -108,8 +112,10 @@ def test_bad_backend_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SeealsoError, match="unknown backend 'onnx'"):
         load_embedder(DEFAULT_MODEL, backend="onnx", cache_dir=tmp_path)
     with pytest.raises(SeealsoError, match="needs a folder"):
-        load_embedder(DEFAULT_MODEL, backend="openvino")
-    assert isinstance(load_embedder(DEFAULT_MODEL, backend="auto"), SentenceTransformerEmbedder)
+        load_embedder(MINILM, backend="openvino")
+    assert isinstance(load_embedder(MINILM, backend="auto"), SentenceTransformerEmbedder)
+    with pytest.raises(SeealsoError, match="rebuilt once into a model cache: give it a folder"):
+        load_embedder(DEFAULT_MODEL, backend="torch")
 
 
 @pytest.mark.parametrize("backend", ["openvino", "torch"])
@@ -128,7 +134,7 @@ def test_threads_get_their_own_vectors(
 
 
 def test_the_export_is_private(tmp_path: Path) -> None:
-    Settings(data_dir=tmp_path / "data", precision="fp32").load_embedder()
+    Settings(data_dir=tmp_path / "data", model=MINILM, precision="fp32").load_embedder()
     models = tmp_path / "data" / "models"
     modes = {str(p.relative_to(models)): p.stat().st_mode & 0o777 for p in [models, *models.rglob("*")]}
     assert {path: mode for path, mode in modes.items() if mode & 0o077} == {}

@@ -44,6 +44,9 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m004_terms",
         "m005_overrides",
         "m006_four_digit_years",
+        "m007_search",
+        "m008_whole_names",
+        "m009_translations_and_language_source",
     ]
     again.close()
 
@@ -71,8 +74,15 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m004_terms",
         "m005_overrides",
         "m006_four_digit_years",
+        "m007_search",
+        "m008_whole_names",
+        "m009_translations_and_language_source",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
+    old_row = upgraded.catalog.get("a").article  # type: ignore[union-attr]
+    assert (old_row.translations, old_row.language_source) == ((), "given")
+    # the full-text index is back-filled, with the names read whole
+    assert [v for v, _ in upgraded.catalog.lexical_search([], ["côte d'ivoire"], 5)] == [old_row and 1]
     upgraded.close()
 
 
@@ -212,7 +222,7 @@ def test_dates_stored_with_short_years_get_four_digits(
         )
     monkeypatch.undo()
     upgraded = Store.open(tmp_path / "d")
-    assert upgraded.catalog.migrations()[-1] == "m006_four_digit_years"
+    assert "m006_four_digit_years" in upgraded.catalog.migrations()
     a, b = upgraded.catalog.get("a"), upgraded.catalog.get("b")
     assert a is not None and b is not None
     assert (a.article.published_at, a.article.updated_at) == ("0999-06-01T00:00:00Z", "2021-01-01T00:00:00Z")

@@ -77,13 +77,13 @@ def test_check_links_verdicts_and_errors(ranker: Ranker) -> None:
         ("mali-1", "nope"),
         ("mali-2", "mali-2"),
     ]
-    rows = list(ranker.check_links(links, weak=0.2, strong=0.45))
+    rows = list(ranker.check_links(links, weak=0.2, strong=0.5))
     assert [(r.verdict, r.rank) for r in rows] == [
         ("strong", 1), ("ok", 2), ("weak", 2), ("error", None), ("error", None),
     ]  # fmt: skip
     assert rows[0].score == pytest.approx(ranker.score("mali-1", "mali-3"))
     assert rows[0].score > rows[1].score > rows[2].score  # type: ignore[operator]
-    assert rows[1].reasons.startswith("rank 2; shared keywords: Mali; shared names: mali, bamako; dense 0.3")
+    assert rows[1].reasons.startswith("rank 2; shared keywords: Mali; shared names: bamako, mali; dense 0.4")
     assert rows[2].reasons.startswith("rank 2; no shared keywords; shared names: abidjan; dense 0.0")
     assert rows[3].row() == ["mali-1", "nope", "", "", "error", "unknown target 'nope'"]
     assert rows[4].reasons == "an article linked to itself"

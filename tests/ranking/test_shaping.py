@@ -44,7 +44,7 @@ def test_freshness_halves_with_age_and_keeps_a_floor() -> None:
     assert freshness("2025-01-01T00:00:00Z", NOW, rules) == pytest.approx(1.0)
     assert freshness("2024-12-02T00:00:00Z", NOW, rules) == pytest.approx(1 - 0.3 * 0.5)
     assert freshness("2000-01-01T00:00:00Z", NOW, rules) == pytest.approx(0.7, abs=1e-6)
-    assert freshness(None, NOW, rules) == pytest.approx(0.85)
+    assert freshness(None, NOW, rules) == pytest.approx(0.7)  # undated: no boost
     assert freshness("2000-01-01T00:00:00Z", NOW, ListRules(half_life_days=0)) == 1.0
 
 

@@ -201,6 +201,12 @@ def test_a_batch_index_while_serving_fails_no_request(server: str, data_dir: Pat
 def test_the_service_refuses_an_index_of_another_model(data_dir: Path) -> None:
     with (
         pytest.raises(ModelMismatch, match="test/hashing-64"),
-        TestClient(create_app(Settings(data_dir=data_dir))),
+        TestClient(create_app(Settings(data_dir=data_dir, model="sentence-transformers/all-MiniLM-L6-v2"))),
     ):
         pass
+
+
+def test_the_service_goes_on_with_the_model_a_data_dir_was_built_with(data_dir: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:  # no model named
+        assert client.app.state.ranker.embedder.name == "test/hashing-64"  # type: ignore[attr-defined]
+        assert client.get("/v1/search", params={"q": "Mali"}).status_code == 200
