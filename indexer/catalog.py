@@ -143,6 +143,12 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         """
         ALTER TABLE articles ADD COLUMN translations TEXT NOT NULL DEFAULT '[]';
         ALTER TABLE articles ADD COLUMN language_source TEXT NOT NULL DEFAULT 'given';
+        CREATE TABLE translations (
+            vid INTEGER NOT NULL REFERENCES articles (vid) ON DELETE CASCADE,
+            other TEXT NOT NULL,
+            PRIMARY KEY (vid, other)
+        );
+        CREATE INDEX translations_other ON translations (other, vid);
         """,
     ),
 ]
@@ -352,6 +358,25 @@ class Catalog:
         score), best first (see `lexicon.search`)."""
         with self._lock:
             return lexicon.search(self._db, terms, names, limit)
+
+    def declared_translations(self, vids: Sequence[int]) -> dict[int, set[int]]:
+        """The articles declared translations of each of `vids`, by either side (the site need
+        not declare both), among the articles indexed: vid → their vids."""
+        found: dict[int, set[int]] = {}
+        with self._lock:
+            for start in range(0, len(vids), 400):
+                chunk = _ints(vids[start : start + 400])
+                marks = ",".join("?" * len(chunk))
+                pairs = self._db.execute(
+                    "SELECT t.vid, a.vid FROM translations t JOIN articles a ON a.id = t.other"
+                    f" WHERE t.vid IN ({marks})"
+                    " UNION SELECT a.vid, t.vid FROM translations t JOIN articles a ON a.id = t.other"
+                    f" WHERE a.vid IN ({marks})",
+                    [*chunk, *chunk],
+                ).fetchall()
+                for one, other in pairs:
+                    found.setdefault(int(one), set()).add(int(other))
+        return found
 
     def vids_by_language(self) -> dict[str, list[int]]:
         """language → vector ids of its articles."""
@@ -570,6 +595,10 @@ class Catalog:
                 (vid, blob),
             )
         _write_keywords(self._db, vid, a.keywords)
+        self._db.execute("DELETE FROM translations WHERE vid = ?", (vid,))
+        self._db.executemany(
+            "INSERT INTO translations (vid, other) VALUES (?, ?)", [(vid, other) for other in a.translations]
+        )
         self._lexicon.write(self._db, vid, a, deltas)
         # Metadata-only updates are logged too: readers refresh what they cached about the article.
         self._log(vid, seq, "upsert")

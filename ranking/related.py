@@ -32,6 +32,9 @@ from ranking.filters import Filters
 from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
 from ranking.scoring import Profile, Relevance, Scorer, empty_profile
 from ranking.shaping import Candidate, ListRules, shape
+from ranking.translations import Version
+from ranking.translations import detected as detected_translations
+from ranking.translations import groups as translation_groups
 from seealso.errors import ArticleNotFound, SeealsoError
 
 NO_FILTERS = Filters()
@@ -45,10 +48,12 @@ class RelatedItem:
     score: float
     reasons: dict[str, Any] = field(default_factory=dict)
     origin: str = "automatic"  # or "pinned", "linked": an editor's (see ranking.overrides)
+    translations: tuple[Article, ...] = ()  # the same story in other languages (ranking.translations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **article_dict(self.article),
+            "translations": [translation_dict(a) for a in self.translations],
             "score": round(self.score, 4),
             "origin": self.origin,
             "reasons": self.reasons,
@@ -59,9 +64,13 @@ class RelatedItem:
 class RelatedList:
     article: Article | None
     items: list[RelatedItem]
+    translations: tuple[Article, ...] = ()  # the article's own, in other languages
 
     def to_dict(self) -> dict[str, Any]:
-        head = {"article": article_dict(self.article)} if self.article is not None else {}
+        head = {}
+        if self.article is not None:
+            translations = [translation_dict(a) for a in self.translations]
+            head = {"article": {**article_dict(self.article), "translations": translations}}
         return {**head, "items": [item.to_dict() for item in self.items]}
 
     @functools.cached_property
@@ -106,6 +115,7 @@ def article_dict(article: Article) -> dict[str, Any]:
         "language": article.language,
         "keywords": list(article.keywords),
         "published_at": article.published_at,
+        **({"language_source": article.language_source} if article.language_source != "given" else {}),
     }
 
 
@@ -114,6 +124,15 @@ def _columns(pairs: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray([s for s, _ in pairs], dtype=np.float32), np.asarray(
         [v for _, v in pairs], dtype=np.int64
     )
+
+
+def pool_vids(pool: list[tuple[float, int]]) -> list[int]:
+    return [vid for _, vid in pool]
+
+
+def translation_dict(article: Article) -> dict[str, Any]:
+    """What a page needs to offer another language ("Lire en français")."""
+    return {"id": article.id, "language": article.language, "url": article.url, "title": article.title}
 
 
 def shared_keywords(a: Article, b: Article) -> list[str]:
@@ -240,7 +259,7 @@ class Ranker:
         skip = {entry.vid} | {vid for vid, _, _ in found.values()}
         depth = max(3 * k, 30)
         pool = self._candidates(vector, depth, skip, filters)
-        automatic = self._list(pool, vector, source, entry.article, k, rules, now)
+        automatic, translations = self._list(pool, vector, source, entry, k, rules, now)
         placed = [
             (o, self._editor_item(entry, vector, source, o))
             for o in edits.placed
@@ -250,7 +269,7 @@ class Ranker:
         # A pool that is not full, or an editor's target yet to be indexed: any new article may enter.
         full = len(pool) >= depth and len(found) == len(edits.targets)
         return Cached(
-            RelatedList(entry.article, items),
+            RelatedList(entry.article, items, translations),
             source=article_id,
             vector=vector,
             depends=frozenset(skip | {vid for _, vid in pool}),
@@ -309,7 +328,7 @@ class Ranker:
         queries = {lang: self.scorer.profile(counts, names, lang) for lang, counts in terms.items()}
         fallback = queries[languages[0]]
         scales = self.scorer.query_scales(vector)
-        items = self._list(
+        items, _ = self._list(
             pool, vector, lambda lang: queries.get(lang, fallback), None, k, rules, now, scales
         )
         return RelatedList(None, items)
@@ -384,15 +403,17 @@ class Ranker:
         pool: list[tuple[float, int]],
         vector: np.ndarray,
         source: Profile | Callable[[str], Profile],
-        article: Article | None,
+        source_entry: Entry | None,
         k: int,
         rules: ListRules,
         now: datetime | None,
         scales: dict[str, tuple[float, float]] | None = None,
-    ) -> list[RelatedItem]:
-        """The list made of a candidate `pool`: scored, then shaped by the rules. `source` is the
-        source's profile, or a function of a candidate's language that gives it, and `scales`
-        the dense calibration (`Scorer.query_scales`), for a search."""
+    ) -> tuple[list[RelatedItem], tuple[Article, ...]]:
+        """The list made of a candidate `pool`: scored, one item a story, then shaped by the rules;
+        and the source article's own translations. `source` is the source's profile, or a
+        function of a candidate's language that gives it, and `scales` the dense calibration
+        (`Scorer.query_scales`), for a search."""
+        article = source_entry.article if source_entry is not None else None
         candidates = self._score(pool, source, scales)
         if article is not None and candidates:  # the article's own other versions are not related
             cosines = np.stack([c.vector for c in candidates]) @ vector
@@ -401,7 +422,12 @@ class Ranker:
             candidates = [
                 c for c, near in zip(candidates, close, strict=True) if near < rules.duplicate_similarity
             ]
+        candidates, own = self._stories(candidates, source_entry, vector)
         chosen = shape(candidates, k, rules, now, self.scorer.calibrate)
+        self._translations_beyond(chosen, {*own, *(c.vid for c in candidates), *pool_vids(pool)})
+        others = self.store.catalog.get_by_vids(
+            [*own, *(v for c in chosen for v in c.translations)], bodies=False
+        )
         entries = self.store.catalog.get_by_vids([c.vid for c in chosen], bodies=False)
         profiles = [c.profile or empty_profile("") for c in chosen]
         if isinstance(source, Profile):
@@ -423,8 +449,65 @@ class Ranker:
             if c.moved:
                 reasons["moved_by"] = c.moved
                 reasons["moves"] = c.moves  # places up (or down) by rule: why order and scores differ
-            items.append(RelatedItem(entry.article, c.score, reasons))
-        return items
+            translations = tuple(others[v].article for v in c.translations if v in others)
+            items.append(RelatedItem(entry.article, c.score, reasons, translations=translations))
+        return items, tuple(others[v].article for v in own if v in others)
+
+    def _translations_beyond(self, chosen: list[Candidate], seen: set[int]) -> None:
+        """Translations of the chosen items that were not among the candidates: each item's few
+        nearest articles are its likeliest translations (they are near-duplicates)."""
+        for c in chosen:
+            if c.translations or c.profile is None:
+                continue
+            _, near = self.store.search(c.vector, 4)
+            vids = [int(v) for v in near if int(v) != c.vid and int(v) not in seen]
+            facets = self.store.catalog.facets(vids)
+            held, vectors = self.store.vectors(np.asarray(vids, dtype=np.int64))
+            versions = [Version(c.vid, c.profile.language, c.published_at, c.vector)]
+            versions += [
+                Version(v, facets[v][2], facets[v][3], row)
+                for v, row in zip(held.tolist(), vectors, strict=True)
+                if v in facets
+            ]
+            c.translations = [
+                b for a, b in detected_translations(versions, self.scorer.calibrate) if a == c.vid
+            ]
+
+    def _stories(
+        self, candidates: list[Candidate], source: Entry | None, vector: np.ndarray
+    ) -> tuple[list[Candidate], list[int]]:
+        """One candidate a story (`ranking.translations`): the others of its group go into its
+        `translations`, and the group shows its version in the source's language, else its best.
+        Returns the candidates left and the vids of the source's own translations."""
+        ranked = sorted(candidates, key=lambda c: -c.score)
+        versions = [
+            Version(c.vid, c.profile.language if c.profile else "", c.published_at, c.vector) for c in ranked
+        ]
+        if source is not None:
+            versions.insert(
+                0, Version(source.vid, source.article.language, source.article.published_at, vector)
+            )
+        vids = [v.vid for v in versions]
+        declared = self.store.catalog.declared_translations(vids)
+        group = translation_groups(versions, declared, self.scorer.calibrate)
+        members: dict[int, list[int]] = {}
+        for vid in vids:
+            members.setdefault(group[vid], []).append(vid)
+        by_vid = {c.vid: c for c in ranked}
+        own: list[int] = []
+        language = source.article.language if source is not None else None
+        if source is not None:
+            own = [v for v in members.pop(group[source.vid]) if v != source.vid]
+            own += sorted(declared.get(source.vid, set()) - set(own) - set(vids))  # beyond the pool
+        kept = []
+        for group_vids in members.values():
+            in_language = [v for v in group_vids if versions[vids.index(v)].language == language]
+            shown = in_language[0] if in_language else group_vids[0]
+            story = by_vid[shown]
+            beyond = declared.get(shown, set()) - set(group_vids) - {source.vid if source else -1}
+            story.translations = [v for v in group_vids if v != shown] + sorted(beyond)
+            kept.append(story)
+        return kept, own
 
     def _score(
         self,

@@ -47,6 +47,7 @@ class Candidate:
     collapsed: list[int] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
     moves: dict[str, int] = field(default_factory=dict)  # places each rule moved it up (down: < 0)
+    translations: list[int] = field(default_factory=list)  # vids of its versions in other languages
     profile: Profile | None = None
 
     @property

@@ -2,8 +2,8 @@
 """Indexing throughput of `seealso index` against a bare SentenceTransformer.encode, same run.
 
 Reads ../shared/data/bbc-news.jsonl (or its first --limit articles), times
-  1. bare: SentenceTransformer.encode (torch, fp32) of "title. body" of each article (the model
-     cuts at its window),
+  1. bare: SentenceTransformer.encode (torch, fp32) of the very texts seealso embeds (each
+     article's lead passage, with the model's passage prefix), batches of 32,
   2. seealso index with each of --backends (auto: OpenVINO on a CPU, torch on a GPU): the full
      pipeline (validate, hash, cut passages, embed, pool, analyse words, SQLite, FAISS snapshot),
   3. an unchanged re-run of the same input,
@@ -51,7 +51,8 @@ def query_ms(settings: Settings) -> float:
         "import sys, time, numpy as np; from seealso.config import Settings;"
         "e = Settings.model_validate_json(sys.argv[1]).load_embedder();"
         "q = ['gold mines in the Sahel', 'interest rates and inflation', 'cup final in Abidjan'];"
-        "t = [(time.perf_counter(), e.embed([q[i % 3]]), time.perf_counter()) for i in range(300)];"
+        "t = [(time.perf_counter(), e.embed([q[i % 3]], role='query'), time.perf_counter())"
+        " for i in range(300)];"
         "print(np.median([b - a for a, _, b in t]) * 1000)"
     )
     out = subprocess.run(
@@ -67,22 +68,27 @@ def query_ms(settings: Settings) -> float:
 def throughput(args: argparse.Namespace) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from embeddings.sentence import resolve_model
+    from embeddings import model_spec
+    from indexer.article import parse_article
 
     lines = bbc_lines(args.limit)
-    texts = [f"{a['title']}. {a['body']}" for a in map(json.loads, lines)]
-    n = len(texts)
     with tempfile.TemporaryDirectory() as tmp:
+        spec = model_spec(args.model, cache_dir=Path(tmp) / "models")
+        bare_model = SentenceTransformer(str(spec.source), device=args.device)
+        prefix = spec.prompts.get("passage", "")
+        window = int(bare_model.max_seq_length or 256)
+        articles = [parse_article(json.loads(line)) for line in lines]
+        texts = [prefix + p for a in articles for p in DEFAULT_RECIPE.passages(a, window)]
+        n = len(articles)
         path = Path(tmp) / "articles.jsonl"
         path.write_text("".join(lines), encoding="utf-8")
-        bare_model = SentenceTransformer(resolve_model(args.model)[1], device=args.device)
         bare_model.encode(texts[:8], batch_size=32)  # warm-up
         started = time.perf_counter()
         bare_model.encode(texts, batch_size=32, show_progress_bar=False)
         bare = time.perf_counter() - started
         del bare_model
 
-        print(f"{n} BBC articles, model {args.model}, recipe {DEFAULT_RECIPE.identity}")
+        print(f"{n} BBC articles ({len(texts)} texts), model {args.model}, recipe {DEFAULT_RECIPE.identity}")
         print(f"{'run':<34} {'seconds':>8} {'docs/s':>8} {'ratio':>6}")
         print(f"{'bare encode, torch ' + args.device:<34} {bare:>8.1f} {n / bare:>8.1f} {1.0:>6.2f}")
         for backend in args.backends.split(","):

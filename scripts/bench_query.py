@@ -102,7 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         embedder = load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=Path(tmp))
         assert isinstance(embedder, OpenVINOEmbedder)
-        runs = {"bare": bare(embedder), "seealso": lambda text: embedder.embed([text])[0]}
+        runs = {"bare": bare(embedder), "seealso": lambda text: embedder.embed([text], role="query")[0]}
         for embed in runs.values():
             median_ms(embed, queries, 50)  # warm-up
         print(f"one query, median of {args.calls} calls ({embedder.runtime}):")

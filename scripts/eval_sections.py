@@ -82,7 +82,10 @@ def main() -> None:
         path.write_text("".join(json.dumps(a) + "\n" for a in originals + made), encoding="utf-8")
         store = Store.open(Path(tmp) / "data", create=True)
         started = time.perf_counter()
-        index_articles(store, load_embedder(args.model, device="cpu"), read_articles(str(path)))
+        embedder = load_embedder(
+            args.model, device="cpu", backend="auto", cache_dir=Path(tmp) / "data" / "models"
+        )
+        index_articles(store, embedder, read_articles(str(path)))
         seconds = time.perf_counter() - started
         ranker = Ranker(store, rules=Settings().list_rules())
         results = {"dense": collections.Counter(), "seealso": collections.Counter()}

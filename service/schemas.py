@@ -15,6 +15,13 @@ class Error(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
+class Translation(BaseModel):
+    id: str
+    language: str
+    url: str | None
+    title: str
+
+
 class ArticleOut(BaseModel):
     id: str
     title: str
@@ -22,8 +29,18 @@ class ArticleOut(BaseModel):
     url: str | None
     section: str | None
     language: str
+    language_source: Literal["detected", "default"] | None = Field(
+        None,
+        description="Only when the record gave no language: detected from its text, or the default "
+        "(English) when the text was too short to tell.",
+    )
     keywords: list[str]
     published_at: str | None
+    translations: list[Translation] = Field(
+        default_factory=list,
+        description="The same story in other languages: declared by the site, or found by seealso "
+        "(a cross-lingual near-duplicate published within two days).",
+    )
 
 
 class ArticleDetail(ArticleOut):

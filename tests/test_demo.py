@@ -191,3 +191,29 @@ def test_a_model_folder_works_by_configuration(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "data", create=True)
     index_articles(store, embedder, read_articles("examples/articles.jsonl"))
     assert store.manifest().model == str(folder)  # type: ignore[union-attr]
+
+
+def test_every_translation_twin_is_shown_with_its_pair(demo_dir: Path) -> None:
+    ranker = Ranker(Store.open(demo_dir))
+    ids = [e.article.id for e in ranker.store.catalog.get_by_vids(list(range(1, 400)), bodies=False).values()]
+    twins = [(i[:-3] + "-en", i) for i in ids if i.endswith("-fr") and i[:-3] + "-en" in ids]
+    assert len(twins) == 8  # the demo declares none: seealso finds them
+    for pair in twins:
+        for one, other in (pair, pair[::-1]):
+            found = ranker.related(one, k=5)
+            assert [a.id for a in found.translations] == [other], one
+            assert other not in [i.article.id for i in found.items]  # not "related": the same story
+
+
+def test_a_story_appears_once_with_its_other_language(demo_dir: Path) -> None:
+    items = Ranker(Store.open(demo_dir)).related("sahel-france-05-en", k=10).items
+    ids = [i.article.id for i in items]
+    assert "sahel-france-04-en" in ids and "sahel-france-04-fr" not in ids
+    shown = next(i for i in items if i.article.id == "sahel-france-04-en")
+    assert [a.id for a in shown.translations] == ["sahel-france-04-fr"]
+    assert shown.to_dict()["translations"][0] == {
+        "id": "sahel-france-04-fr",
+        "language": "fr",
+        "url": shown.translations[0].url,
+        "title": shown.translations[0].title,
+    }

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from indexer.article import parse_article
-from indexer.catalog import Entry
+from indexer.catalog import Catalog, Entry
 from indexer.runner import bind_embedder, upsert_articles
-from ranking.related import article_dict
+from ranking.related import article_dict, translation_dict
 from seealso.errors import ArticleNotFound, InvalidArticle
 from service.caching import cached_json
 from service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, StoreDep, Writer
@@ -20,9 +20,14 @@ router = APIRouter(prefix="/v1/articles", tags=["articles"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Error}, 422: {"model": Error}}
 
 
-def detail(entry: Entry) -> dict[str, Any]:
+def detail(entry: Entry, catalog: Catalog) -> dict[str, Any]:
+    """The article's fields, with the translations the site declared (on either side); related
+    lists also give those seealso found."""
+    declared = catalog.declared_translations([entry.vid]).get(entry.vid, set())
+    others = catalog.get_by_vids(sorted(declared), bodies=False)
     return {
         **article_dict(entry.article),
+        "translations": [translation_dict(e.article) for e in others.values()],
         "updated_at": entry.article.updated_at,
         "indexed_at": entry.indexed_at,
     }
@@ -34,7 +39,7 @@ async def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
     entry = store.catalog.get(decoded(article_id))
     if entry is None:
         raise ArticleNotFound(decoded(article_id))
-    return detail(entry)
+    return detail(entry, store.catalog)
 
 
 @router.get(
@@ -77,7 +82,7 @@ def put_article(
     response.status_code = 201 if report.added else 200
     entry = store.catalog.get(article_id)
     assert entry is not None
-    return {"status": status, "article": detail(entry)}
+    return {"status": status, "article": detail(entry, store.catalog)}
 
 
 @router.delete(

@@ -1,0 +1,79 @@
+"""One story in several languages: declared and detected translations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.hashing import HashingEmbedder
+from indexer.article import parse_article
+from indexer.reader import read_articles
+from indexer.runner import index_articles
+from indexer.store import Store
+from ranking import Ranker
+from ranking.shaping import ListRules
+from ranking.translations import Version, detected, groups
+from seealso.errors import InvalidArticle
+
+NEUTRAL = ListRules(min_score=0.0, duplicate_similarity=2.0, half_life_days=0.0, diversity=0.0)
+
+
+def as_is(cosines: np.ndarray, _a: list[str], _b: list[str]) -> np.ndarray:
+    return np.clip(cosines, 0, 1)
+
+
+def version(vid: int, language: str, day: str | None, vector: list[float]) -> Version:
+    published = f"2024-01-{day}T10:00:00Z" if day else None
+    return Version(vid, language, published, np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector))
+
+
+def test_a_translation_is_a_close_article_of_another_language_published_with_it() -> None:
+    versions = [
+        version(1, "en", "10", [1, 0, 0]),
+        version(2, "fr", "11", [0.9, 0.1, 0]),  # close, a day later: its translation
+        version(3, "fr", "10", [0.5, 0.5, 0.7]),  # published the same day, but not as close
+        version(4, "en", "20", [0, 1, 0]),
+        version(5, "fr", "01", [0, 1, 0.05]),  # as close as a twin, but three weeks before
+        version(6, "de", None, [0, 0, 1]),  # undated: never a detected translation
+        version(7, "en", None, [0, 0.05, 1]),
+    ]
+    assert detected(versions, as_is) == [(1, 2)]
+    assert groups(versions, {4: {5}}, as_is) == {1: 1, 2: 1, 3: 3, 4: 4, 5: 4, 6: 6, 7: 7}  # 4-5 declared
+
+
+def test_an_article_is_not_its_own_translation() -> None:
+    with pytest.raises(InvalidArticle, match="not its own translation"):
+        parse_article({"id": "a", "title": "t", "translations": ["a"]})
+    with pytest.raises(InvalidArticle, match="translations: must be a list of article ids"):
+        parse_article({"id": "a", "title": "t", "translations": "b"})
+    assert parse_article({"id": "a", "title": "t", "translations": ["b", "b", "c"]}).translations == (
+        "b",
+        "c",
+    )
+
+
+def test_declared_translations_make_one_story(store: Store, tmp_path: Path) -> None:
+    records = [
+        {"id": "coup-en", "title": "Coup in Bamako", "body": "Soldiers seize power in Bamako", "language": "en"},
+        {"id": "coup-fr", "title": "Coup à Bamako", "body": "Des soldats prennent le pouvoir", "language": "fr",
+         "translations": ["coup-en"]},  # declared on one side only
+        {"id": "sanctions-en", "title": "Sanctions on Bamako", "body": "Soldiers in Bamako face sanctions",
+         "language": "en"},
+        {"id": "sanctions-fr", "title": "Sanctions contre Bamako", "body": "Sanctions contre les soldats",
+         "language": "fr", "translations": ["sanctions-en", "not-yet-indexed"]},
+    ]  # fmt: skip
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    index_articles(store, HashingEmbedder(64), read_articles(str(path)))
+    ranker = Ranker(store, rules=NEUTRAL)
+    found = ranker.related("coup-en", k=5)
+    assert [a.id for a in found.translations] == ["coup-fr"]
+    assert [i.article.id for i in found.items] == ["sanctions-en"]  # the story once, in the source's language
+    assert [a.id for a in found.items[0].translations] == ["sanctions-fr"]
+    assert found.to_dict()["article"]["translations"][0]["id"] == "coup-fr"
+    french = ranker.related("coup-fr", k=5)
+    assert [a.id for a in french.translations] == ["coup-en"]
+    assert [i.article.id for i in french.items] == ["sanctions-fr"]
