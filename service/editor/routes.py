@@ -254,7 +254,8 @@ def article_page(
     found = ranker.search(find, 10).items if find.strip() else []
     return _page(
         request, "article.html", session,
-        entry=entry, items=related.items, k=k, points=points, find=find, found=found,
+        entry=entry, items=related.items, translations=related.translations, k=k, points=points,
+        find=find, found=found,
         overrides=overrides.described(store.catalog, "article", id),
         scope="article", source=id, back=article_url(id, k=k),
         done=store.catalog.audit_entry(done), error=error,

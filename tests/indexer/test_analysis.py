@@ -22,6 +22,12 @@ def test_names_are_whole_and_real() -> None:
     }  # fmt: skip
 
 
+def test_punctuation_ends_a_name() -> None:
+    assert set(names("Troops left Mali, Burkina Faso and Niger (Niamey) in 2023.")) == {
+        "mali", "burkina faso", "niger", "niamey"
+    }  # fmt: skip
+
+
 def test_a_sentence_start_and_a_headline_are_not_names() -> None:
     assert names("Operation ended. Analysis: Soldiers left. « Le président part », dit-il.") == {}
     article = parse_article(
