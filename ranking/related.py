@@ -33,7 +33,6 @@ from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
 from ranking.scoring import Profile, Relevance, Scorer, empty_profile
 from ranking.shaping import Candidate, ListRules, shape
 from ranking.translations import Version
-from ranking.translations import detected as detected_translations
 from ranking.translations import groups as translation_groups
 from seealso.errors import ArticleNotFound, SeealsoError
 
@@ -124,10 +123,6 @@ def _columns(pairs: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray([s for s, _ in pairs], dtype=np.float32), np.asarray(
         [v for _, v in pairs], dtype=np.int64
     )
-
-
-def pool_vids(pool: list[tuple[float, int]]) -> list[int]:
-    return [vid for _, vid in pool]
 
 
 def translation_dict(article: Article) -> dict[str, Any]:
@@ -415,7 +410,7 @@ class Ranker:
         (`Scorer.query_scales`), for a search."""
         article = source_entry.article if source_entry is not None else None
         candidates = self._score(pool, source, scales)
-        candidates, own = self._stories(candidates, source_entry, vector)
+        candidates, own = self._stories(candidates, source_entry, vector, len(pool))
         if article is not None and candidates:  # the article's own other versions are not related
             cosines = np.stack([c.vector for c in candidates]) @ vector
             languages = [c.profile.language if c.profile else "" for c in candidates]
@@ -424,7 +419,6 @@ class Ranker:
                 c for c, near in zip(candidates, close, strict=True) if near < rules.duplicate_similarity
             ]
         chosen = shape(candidates, k, rules, now, self.scorer.calibrate)
-        self._translations_beyond(chosen, {*own, *(c.vid for c in candidates), *pool_vids(pool)})
         others = self.store.catalog.get_by_vids(
             [*own, *(v for c in chosen for v in c.translations)], bodies=False
         )
@@ -453,58 +447,53 @@ class Ranker:
             items.append(RelatedItem(entry.article, c.score, reasons, translations=translations))
         return items, tuple(others[v].article for v in own if v in others)
 
-    def _translations_beyond(self, chosen: list[Candidate], seen: set[int]) -> None:
-        """Translations of the chosen items that were not among the candidates: each item's few
-        nearest articles are its likeliest translations (they are near-duplicates)."""
-        for c in chosen:
-            if c.translations or c.profile is None:
-                continue
-            _, near = self.store.search(c.vector, 4)
-            vids = [int(v) for v in near if int(v) != c.vid and int(v) not in seen]
-            facets = self.store.catalog.facets(vids)
-            held, vectors = self.store.vectors(np.asarray(vids, dtype=np.int64))
-            versions = [Version(c.vid, c.profile.language, c.published_at, c.vector)]
-            versions += [
-                Version(v, facets[v][2], facets[v][3], row)
-                for v, row in zip(held.tolist(), vectors, strict=True)
-                if v in facets
-            ]
-            c.translations = [
-                b for a, b in detected_translations(versions, self.scorer.calibrate) if a == c.vid
-            ]
-
     def _stories(
-        self, candidates: list[Candidate], source: Entry | None, vector: np.ndarray
+        self, candidates: list[Candidate], source: Entry | None, vector: np.ndarray, depth: int
     ) -> tuple[list[Candidate], list[int]]:
         """One candidate a story (`ranking.translations`): the others of its group go into its
         `translations`, and the group shows its version in the source's language, else its best.
+        A translation is a near-duplicate, so it is looked for among twice `depth` articles
+        nearest the source (one more search), not only among the candidates.
         Returns the candidates left and the vids of the source's own translations."""
         ranked = sorted(candidates, key=lambda c: -c.score)
         versions = [
             Version(c.vid, c.profile.language if c.profile else "", c.published_at, c.vector) for c in ranked
         ]
         if source is not None:
-            versions.insert(
-                0, Version(source.vid, source.article.language, source.article.published_at, vector)
-            )
+            article = source.article
+            versions.insert(0, Version(source.vid, article.language, article.published_at, vector))
+        known = {v.vid for v in versions}
+        extra = [int(v) for v in self.store.search(vector, 2 * max(depth, 1))[1] if int(v) not in known]
+        facets = self.store.catalog.facets(extra)
+        held, rows = self.store.vectors(np.asarray(extra, dtype=np.int64))
+        versions += [
+            Version(v, facets[v][2], facets[v][3], row)
+            for v, row in zip(held.tolist(), rows, strict=True)
+            if v in facets
+        ]
         vids = [v.vid for v in versions]
         declared = self.store.catalog.declared_translations(vids)
         group = translation_groups(versions, declared, self.scorer.calibrate)
+        by_vid = {c.vid: c for c in ranked}
+        source_vid = source.vid if source is not None else -1
         members: dict[int, list[int]] = {}
         for vid in vids:
             members.setdefault(group[vid], []).append(vid)
-        by_vid = {c.vid: c for c in ranked}
         own: list[int] = []
-        language = source.article.language if source is not None else None
         if source is not None:
-            own = [v for v in members.pop(group[source.vid]) if v != source.vid]
-            own += sorted(declared.get(source.vid, set()) - set(own) - set(vids))  # beyond the pool
+            own = [v for v in members.pop(group[source_vid]) if v != source_vid]
+            own += sorted(declared.get(source_vid, set()) - set(own) - set(vids))  # beyond the search
+        language = source.article.language if source is not None else None
+        language_of = {v.vid: v.language for v in versions}
         kept = []
         for group_vids in members.values():
-            in_language = [v for v in group_vids if versions[vids.index(v)].language == language]
-            shown = in_language[0] if in_language else group_vids[0]
+            shown_from = [v for v in group_vids if v in by_vid]  # the nearest others only translate
+            if not shown_from:
+                continue
+            in_language = [v for v in shown_from if language_of[v] == language]
+            shown = in_language[0] if in_language else shown_from[0]
             story = by_vid[shown]
-            beyond = declared.get(shown, set()) - set(group_vids) - {source.vid if source else -1}
+            beyond = declared.get(shown, set()) - set(group_vids) - {source_vid}
             story.translations = [v for v in group_vids if v != shown] + sorted(beyond)
             kept.append(story)
         return kept, own

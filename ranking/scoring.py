@@ -112,6 +112,7 @@ class Scorer:
         self._profiles: dict[int, Profile] = {}
         self._profiles_seq = -1
         self._baselines: dict[tuple[str, str], float] = {}
+        self._samples: dict[str, np.ndarray] | None = None  # random article vectors, by language
 
     def weights(self, language_a: str, language_b: str) -> Weights:
         if self.model_languages is None or {language_a, language_b} <= self.model_languages:
@@ -144,6 +145,7 @@ class Scorer:
                 self._df_seq, self._df_time = seq, time.monotonic()
                 self._profiles.clear()
                 self._baselines.clear()
+                self._samples = None
 
     def _load_idf(self) -> None:
         """IDF of every word: log((N + 1) / (df + 1)) + 1, with N the articles of the word's
@@ -242,9 +244,14 @@ class Scorer:
         """Cosines between articles of `languages_a` (rows) and `languages_b` (columns) as the share
         of the way from two random articles of those languages (0) to one article (1), clipped:
         what "similar" means for any model (a multilingual one puts any two texts at 0.8)."""
-        scales = {(a, b): self.scale(a, b) for a in set(languages_a) for b in set(languages_b)}
-        base = np.asarray([[scales[(a, b)][0] for b in languages_b] for a in languages_a], dtype=np.float32)
-        span = np.asarray([[scales[(a, b)][1] for b in languages_b] for a in languages_a], dtype=np.float32)
+        names = sorted(set(languages_a) | set(languages_b))
+        if not names:
+            return np.zeros(np.shape(cosines), dtype=np.float32)
+        code = {language: n for n, language in enumerate(names)}
+        table = np.asarray([[self.scale(a, b) for b in names] for a in names], dtype=np.float32)
+        rows = np.asarray([code[a] for a in languages_a], dtype=np.int64)[:, None]
+        columns = np.asarray([code[b] for b in languages_b], dtype=np.int64)[None, :]
+        base, span = table[rows, columns, 0], table[rows, columns, 1]
         shape = np.shape(cosines)
         return np.clip((cosines - base.reshape(shape)) / np.maximum(span.reshape(shape), 1e-3), 0.0, 1.0)
 
@@ -258,19 +265,30 @@ class Scorer:
         baseline is the median cosine of `vector` with random articles of that language (a
         query is not a passage: its cosines have their own level), the span 1 minus the highest
         of those baselines (the query's own language, as far as the model can tell)."""
-        members = self.store.catalog.vids_by_language()
-        everyone = [v for vids in members.values() for v in vids]
-        if len(everyone) < MIN_BASELINE_ARTICLES:  # too few to tell random from related: as they are
-            return {language: (0.0, 1.0) for language in members}
-        rng = np.random.default_rng(0)
-        base: dict[str, float] = {}
-        for language, vids in members.items():
-            pool = vids if len(vids) >= MIN_BASELINE_ARTICLES else everyone
-            sample = rng.choice(np.asarray(pool), min(len(pool), BASELINE_PAIRS), replace=False)
-            _, vectors = self.store.vectors(sample)
-            base[language] = float(np.median(vectors @ vector)) if len(vectors) else 0.0
-        top = max(base.values(), default=0.0)
+        samples = self._language_samples()
+        if not samples:  # too few articles to tell random from related: cosines as they are
+            return {}
+        base = {language: float(np.median(rows @ vector)) for language, rows in samples.items()}
+        top = max(base.values())
         return {language: (b, 1.0 - top) for language, b in base.items()}
+
+    def _language_samples(self) -> dict[str, np.ndarray]:
+        """Up to BASELINE_PAIRS random article vectors of each language (of all articles for a
+        language with fewer than MIN_BASELINE_ARTICLES), kept until the statistics are reloaded."""
+        self._refresh()
+        samples = self._samples
+        if samples is None:
+            members = self.store.catalog.vids_by_language()
+            everyone = [v for vids in members.values() for v in vids]
+            samples = {}
+            if len(everyone) >= MIN_BASELINE_ARTICLES:
+                rng = np.random.default_rng(0)
+                for language, vids in members.items():
+                    pool = vids if len(vids) >= MIN_BASELINE_ARTICLES else everyone
+                    chosen = rng.choice(np.asarray(pool), min(len(pool), BASELINE_PAIRS), replace=False)
+                    samples[language] = self.store.vectors(chosen)[1]
+            self._samples = samples
+        return samples
 
     def relevance_many(
         self,

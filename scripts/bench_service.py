@@ -134,6 +134,20 @@ def wrk(
     return int(requests), int(errors), int(requests) / seconds, float(p50), float(p99), float(mean)
 
 
+def rss_mb(pid: int) -> dict[str, int]:
+    """Resident memory of the server process and of each worker it started (Linux /proc)."""
+
+    def rss(p: int) -> int:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+        return 0
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    workers = [int(c) for c in children]  # uvicorn's worker processes (and any helper it started)
+    return {"main": rss(pid), **{f"worker {n}": rss(c) for n, c in enumerate(workers, 1)}}
+
+
 def bench(name: str, data_dir: Path, args: argparse.Namespace) -> None:
     store = Store.open(data_dir)
     rng = random.Random(1)
@@ -178,6 +192,7 @@ def bench(name: str, data_dir: Path, args: argparse.Namespace) -> None:
             wrk(base, paths, args, work, args.warmup)
         load = f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeats}"
         print(f"\n{name}: {count} articles, {args.workers} workers, list cache {args.cache_size}, {load}")
+        print(f"resident memory after warm-up, MB: {rss_mb(server.pid)}")
         header = ("endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors", "/healthz")
         print("{:<27} {:>8} {:>7} {:>7} {:>7} {:>6} {:>8}".format(*header))
         # Each endpoint runs --repeats times, interleaved, and the run with the median rate is
