@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from seealso.config import Settings
+from seealso.config import DEFAULT_MODEL, Settings
 from seealso.errors import InputError, SeealsoError
 
 
@@ -302,6 +302,13 @@ def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         elif isinstance(value, list):
             value = ", ".join(value)
         typer.echo(f"{key:>10}  {value}")
+    recorded = store.recorded_model()
+    if recorded is not None and recorded[0] != DEFAULT_MODEL:
+        typer.echo(
+            f"\nThis data dir goes on with its model. To move to the default ({DEFAULT_MODEL}): index into a "
+            "new data dir, then carry the editors' work over with `seealso overrides export` and "
+            "`seealso overrides import` (see the README)."
+        )
 
 
 overrides_app = typer.Typer(

