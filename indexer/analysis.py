@@ -79,7 +79,7 @@ def names(text: str) -> Counter[str]:
     for sentence in _SENTENCE.split(unicodedata.normalize("NFKC", text)):
         run: list[str] = []  # the words of the name being read, connectors included
         end = 0
-        for place, match in enumerate(_NAME.finditer(sentence)):
+        for match in _NAME.finditer(sentence):
             if run and sentence[end : match.start()] != " ":  # "Mali, Burkina Faso": two names
                 _count(run, found)
                 run = []
@@ -87,9 +87,9 @@ def names(text: str) -> Counter[str]:
             word = _POSSESSIVE.sub("", match.group(0))
             folded = word.casefold()
             elided = _ELIDED.fullmatch(word)  # d'Ivoire, l'Union
-            if elided and place > 0 and elided.group(1)[0].isupper():
+            if elided and match.start() > 0 and elided.group(1)[0].isupper():
                 run.append(folded if run else elided.group(1).casefold())
-            elif place > 0 and word[0].isupper() and len(word) > 1 and folded not in NOT_NAMES:
+            elif match.start() > 0 and word[0].isupper() and len(word) > 1 and folded not in NOT_NAMES:
                 run.append(folded)
             elif run and folded in CONNECTORS:
                 run.append(folded)

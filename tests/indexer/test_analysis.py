@@ -22,6 +22,11 @@ def test_names_are_whole_and_real() -> None:
     }  # fmt: skip
 
 
+def test_a_search_text_s_first_word_may_be_a_name() -> None:
+    assert set(names(" Bamako hotel siege")) == {"bamako"}  # a search is not a sentence: see Ranker.search
+    assert names("Bamako hotel siege") == {}
+
+
 def test_punctuation_ends_a_name() -> None:
     assert set(names("Troops left Mali, Burkina Faso and Niger (Niamey) in 2023.")) == {
         "mali", "burkina faso", "niger", "niamey"
