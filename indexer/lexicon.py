@@ -90,11 +90,9 @@ class Lexicon:
         """Store the article's terms and names, counting the document-frequency changes (and in
         the full-text index unless not `search`: migrations before it existed)."""
         self.drop(db, vid, deltas, search=search)
+        terms, names = article_terms(article), article_names(article)
         packed = []
-        for kind, counts in (
-            (term_kind(article.language), article_terms(article)),
-            (NAME, article_names(article)),
-        ):
+        for kind, counts in ((term_kind(article.language), terms), (NAME, names)):
             words = list(counts)
             ids = self.ids(db, kind, words, create=True)
             tf = 1 + np.log(np.asarray([counts[w] for w in words], dtype=np.float32))
@@ -108,7 +106,7 @@ class Lexicon:
         if search:
             db.execute(
                 "INSERT INTO article_search (rowid, terms, names) VALUES (?, ?, ?)",
-                (vid, *search_columns(article)),
+                (vid, _repeated(terms), _repeated(names)),
             )
 
     @staticmethod

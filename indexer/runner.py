@@ -76,11 +76,16 @@ def validate_all(items: Iterable[Item]) -> int:
 SNAPSHOT_EVERY = 50_000
 
 
+def recorded_recipe(store: Store) -> DocumentRecipe:
+    """The recipe the data dir was built with (the default for a new one, or an unknown format)."""
+    return DocumentRecipe.from_identity(store.catalog.meta("recipe") or "") or DEFAULT_RECIPE
+
+
 def bind_embedder(store: Store, embedder: Embedder, recipe: DocumentRecipe | None = None) -> DocumentRecipe:
     """Record `embedder`'s model in the data dir before its first vectors (refused if another's)
     and return the recipe its articles are embedded with: `recipe`, else the data dir's own (so a
     data dir keeps the recipe it was built with when the default changes), else the default."""
-    recipe = recipe or DocumentRecipe.from_identity(store.catalog.meta("recipe") or "") or DEFAULT_RECIPE
+    recipe = recipe or recorded_recipe(store)
     spec = embedder.spec.to_json() if embedder.spec is not None else None
     store.bind_model(embedder.name, embedder.dimension, recipe.identity, embedder.languages, spec)
     return recipe
@@ -226,7 +231,7 @@ def upsert_articles(
         report: counts are added to it once the batch is committed (a new one when None).
     """
     done = IndexReport(stages={"embed": 0.0, "write": 0.0})
-    recipe = recipe or DocumentRecipe.from_identity(store.catalog.meta("recipe") or "") or DEFAULT_RECIPE
+    recipe = recipe or recorded_recipe(store)
     if articles:
         _upsert(store, embedder, articles, recipe, done)
     if report is None:

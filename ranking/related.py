@@ -307,7 +307,7 @@ class Ranker:
         if not text.strip():
             raise SeealsoError("the search text is empty")
         vector = self.embedder.embed([text], role="query")[0]
-        languages = sorted(filters.languages or self.store.catalog.counts_by("language") or {"en"})
+        languages = sorted(filters.languages or self.scorer.languages() or {"en"})
         terms = {lang: text_terms(text, lang) for lang in languages}
         names = text_names(" " + text)
         rules = dataclasses.replace(rules or self.rules, min_score=0.0)

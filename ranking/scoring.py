@@ -113,6 +113,7 @@ class Scorer:
         self._profiles_seq = -1
         self._baselines: dict[tuple[str, str], float] = {}
         self._samples: dict[str, np.ndarray] | None = None  # random article vectors, by language
+        self._languages: list[str] = []  # the catalog's, as of the statistics
 
     def weights(self, language_a: str, language_b: str) -> Weights:
         if self.model_languages is None or {language_a, language_b} <= self.model_languages:
@@ -151,6 +152,7 @@ class Scorer:
         """IDF of every word: log((N + 1) / (df + 1)) + 1, with N the articles of the word's
         language for terms, all articles for names."""
         docs = self.store.catalog.counts_by("language")
+        self._languages = sorted(docs)
         total = sum(docs.values())
         ids, kinds, df = self.store.catalog.vocabulary()
         articles = {kind: docs.get(kind.removeprefix("term:"), 0) for kind in set(kinds)}
@@ -259,6 +261,11 @@ class Scorer:
         """Fuse the dense cosine of two articles with the overlap of their profiles."""
         found = self.relevance_many(np.asarray([dense]), a, [b])[0]
         return dataclasses.replace(found, shared_names=self.shared_names(a, [b])[0])
+
+    def languages(self) -> list[str]:
+        """The catalog's languages, as of the statistics (reloaded with them)."""
+        self._refresh()
+        return self._languages
 
     def query_scales(self, vector: np.ndarray) -> dict[str, tuple[float, float]]:
         """`scale` for a text that is not an article (a search), by candidate language: the
