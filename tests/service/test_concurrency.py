@@ -90,6 +90,31 @@ def test_concurrent_searches_get_the_sequential_answers(demo_server: tuple[str, 
         assert [ids for _, ids in together] == [alone[text] for text, _ in together]
 
 
+def related(base: str, article_id: str, query: str = "") -> tuple[list[str], list[list[str]], list[str]]:
+    """A related list as (item ids, each item's translations, the article's own translations)."""
+    url = f"{base}/v1/articles/{urllib.parse.quote(article_id, safe='')}/related?k=5{query}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        body = json.load(response)
+    items = body["items"]
+    own = [t["id"] for t in body["article"]["translations"]]
+    return [i["id"] for i in items], [[t["id"] for t in i["translations"]] for i in items], own
+
+
+def test_concurrent_related_lists_get_the_sequential_answers(demo_server: tuple[str, Path]) -> None:
+    base, _ = demo_server  # no list cache: every request ranks, groups translations and calibrates
+    asks = [
+        (a, q)
+        for a in ("sahel-france-05-en", "cocoa-prices-04-fr", "mali-coup-01-en")
+        for q in ("", "&language=fr")
+    ]
+    alone = {ask: related(base, *ask) for ask in asks}
+    assert alone[("cocoa-prices-04-fr", "")][2] == ["cocoa-prices-04-en"]  # the answers are real lists
+    for threads in (2, 4):
+        with ThreadPoolExecutor(threads) as pool:
+            together = list(pool.map(lambda ask: (ask, related(base, *ask)), asks * 3))
+        assert [answer for _, answer in together] == [alone[ask] for ask, _ in together]
+
+
 def test_puts_made_while_searching_store_their_own_vectors(
     demo_server: tuple[str, Path], real_embedder: Embedder
 ) -> None:
