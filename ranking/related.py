@@ -196,6 +196,21 @@ class Ranker:
         near-duplicates left out. Filters apply before the list is cut to `k`."""
         return self._related(article_id, k, filters, rules or self.rules, now).value
 
+    def cached_related_json(
+        self, article_id: str, k: int = 10, filters: Filters = NO_FILTERS, rules: ListRules | None = None
+    ) -> bytes | None:
+        """The list `related_json` would serve when it is cached and still valid, else None, at the
+        cost of two catalog reads: what a server answers on its event loop, leaving the rest
+        (catching up with changes, ranking) to a thread."""
+        if self._lists is None:
+            return None
+        catalog = self.store.catalog
+        seq = catalog.seq()
+        state = (seq, catalog.overrides_version(), self.scorer.settled_epoch(seq))
+        if state != self._lists.state:
+            return None
+        return self._lists.get((article_id, k, filters, rules or self.rules, int(time.time() // 3600)))
+
     def related_json(
         self,
         article_id: str,

@@ -131,6 +131,13 @@ class Scorer:
 
     # -- profiles -----------------------------------------------------------------------------------
 
+    def settled_epoch(self, seq: int) -> int | None:
+        """What `epoch(seq)` returns, without reloading anything: None when a reload is due."""
+        loaded, when = self._df_seq, self._df_time
+        if loaded < 0 or (seq != loaded and time.monotonic() - when >= self.refresh_seconds):
+            return None
+        return loaded
+
     def _refresh(self, seq: int | None = None) -> None:
         seq = self.store.catalog.seq() if seq is None else seq
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from indexer.article import parse_article
 from indexer.catalog import Catalog, Entry
@@ -34,7 +35,7 @@ def detail(entry: Entry, catalog: Catalog) -> dict[str, Any]:
 
 
 @router.get("/{article_id}", response_model=ArticleDetail, responses=ERRORS)
-async def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
+def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
     """The article's metadata (its body is not returned). Ids are URL-encoded, `/` as `%2F`."""
     entry = store.catalog.get(decoded(article_id))
     if entry is None:
@@ -50,10 +51,14 @@ async def related(article_id: str, request: Request, query: ListQueryDep) -> Res
     it is there (`reasons`: score components, shared keywords and names, freshness, duplicates
     collapsed into it, which rule moved it); the list is shorter rather than padded."""
     # The ranker and settings are read from the app directly: on the busiest route, each declared
-    # dependency costs more than serving a cached list.
-    state = request.app.state
-    body = state.ranker.related_json(decoded(article_id), query.k, query.filters, query.rules)
-    return cached_json(request, body, state.settings.cache_max_age)
+    # dependency costs more than serving a cached list. A cached list is served on the event loop;
+    # anything else (ranking, catching up with writes) runs in a thread, so that one slow list
+    # does not hold up the worker's other requests.
+    ranker, article = request.app.state.ranker, decoded(article_id)
+    body = ranker.cached_related_json(article, query.k, query.filters, query.rules)
+    if body is None:
+        body = await run_in_threadpool(ranker.related_json, article, query.k, query.filters, query.rules)
+    return cached_json(request, body, request.app.state.settings.cache_max_age)
 
 
 @router.put(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from service.caching import cached_json
 from service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
@@ -23,12 +24,16 @@ async def keyword_articles(
 ) -> Response:
     """Articles about the keyword, tagged with it or not, most relevant first, fresher first among
     equals. Keywords compare case-insensitively; URL-encode them (`/` as `%2F`)."""
-    body = keywords.articles_json(decoded(keyword), query.k, query.filters)
+    # As /related: a cached page on the event loop, the rest (statistics, ranking) in a thread.
+    name = decoded(keyword)
+    body = keywords.cached_articles_json(name, query.k, query.filters)
+    if body is None:
+        body = await run_in_threadpool(keywords.articles_json, name, query.k, query.filters)
     return cached_json(request, body, settings.cache_max_age)
 
 
 @router.get("/{keyword}/related", response_model=RelatedKeywordsOut, responses={404: {"model": Error}})
-async def related_keywords(
+def related_keywords(
     keyword: str, request: Request, keywords: KeywordsDep, settings: SettingsDep, k: K = 10
 ) -> Response:
     """Keywords related to this one, from how often they tag the same articles and how close their

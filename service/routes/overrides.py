@@ -36,7 +36,7 @@ def _one(store: StoreDep, scope: str, source: str, target: str) -> dict[str, Any
 
 
 @router.get("/v1/articles/{article_id}/overrides", response_model=OverridesOut, responses=ERRORS)
-async def article_overrides(article_id: str, store: StoreDep) -> dict[str, Any]:
+def article_overrides(article_id: str, store: StoreDep) -> dict[str, Any]:
     """The editors' pins, blocks and links in this article's related list (expired ones included,
     marked `active: false`)."""
     source = decoded(article_id)
@@ -46,7 +46,7 @@ async def article_overrides(article_id: str, store: StoreDep) -> dict[str, Any]:
 @router.post(
     "/v1/articles/{article_id}/overrides", status_code=201, response_model=OverrideOut, responses=ERRORS
 )
-async def add_article_override(
+def add_article_override(
     article_id: str, body: OverrideIn, store: StoreDep, author: Author
 ) -> dict[str, Any]:
     """Pin, block or link `target` in this article's related list (replacing any override of the
@@ -61,7 +61,7 @@ async def add_article_override(
 
 
 @router.delete("/v1/articles/{article_id}/overrides/{target}", status_code=204, responses=ERRORS)
-async def remove_article_override(article_id: str, target: str, store: StoreDep, author: Author) -> Response:
+def remove_article_override(article_id: str, target: str, store: StoreDep, author: Author) -> Response:
     """Remove the override of `target` from this article's related list."""
     if (
         overrides.remove(store.catalog, "article", decoded(article_id), decoded(target), author=author)
@@ -75,7 +75,7 @@ LIST = Query("articles", description="articles: the keyword's article list; keyw
 
 
 @router.get("/v1/keywords/{keyword}/overrides", response_model=OverridesOut, responses=ERRORS)
-async def keyword_overrides(keyword: str, store: StoreDep, list: str = LIST) -> dict[str, Any]:
+def keyword_overrides(keyword: str, store: StoreDep, list: str = LIST) -> dict[str, Any]:
     """The editors' overrides of a keyword page: its article list (default) or related keywords."""
     source = decoded(keyword)
     scope = _scope("keyword", _list_name(list))
@@ -85,9 +85,7 @@ async def keyword_overrides(keyword: str, store: StoreDep, list: str = LIST) -> 
 @router.post(
     "/v1/keywords/{keyword}/overrides", status_code=201, response_model=OverrideOut, responses=ERRORS
 )
-async def add_keyword_override(
-    keyword: str, body: OverrideIn, store: StoreDep, author: Author
-) -> dict[str, Any]:
+def add_keyword_override(keyword: str, body: OverrideIn, store: StoreDep, author: Author) -> dict[str, Any]:
     """Pin, block or link an article (`list: articles`) or a keyword (`list: keywords`) on a
     keyword page."""
     source, scope = decoded(keyword), _scope("keyword", body.list)
@@ -99,7 +97,7 @@ async def add_keyword_override(
 
 
 @router.delete("/v1/keywords/{keyword}/overrides/{target}", status_code=204, responses=ERRORS)
-async def remove_keyword_override(
+def remove_keyword_override(
     keyword: str,
     target: str,
     store: StoreDep,

@@ -132,10 +132,14 @@ def test_keyword_pages_are_kept_until_any_write(
 ) -> None:
     keywords = Keywords(Ranker(store, embedder, rules=RULES), cache_size=100)
     fresh = Keywords(Ranker(store, embedder, rules=RULES))
+    assert keywords.cached_articles_json("cocoa", 5) is None  # no statistics, no page yet
     page = keywords.articles_json("cocoa", 5)
     assert keywords.articles_json("cocoa", 5) is page
+    assert keywords.cached_articles_json("cocoa", 5) is page
+    assert keywords.cached_articles_json("cocoa", 4) is None
     assert page == fresh.articles("cocoa", 5).json
     store.catalog.write(deletes=[json.loads(page)["items"][0]["id"]])
+    assert keywords.cached_articles_json("cocoa", 5) is None
     changed = keywords.articles_json("cocoa", 5)
     assert changed != page and changed == fresh.articles("cocoa", 5).json
     store.catalog.set_override(Override("keyword", "cocoa", "space-3", "pin", position=1), "alice")

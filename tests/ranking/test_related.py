@@ -137,3 +137,26 @@ def test_cached_lists_never_outlive_a_write(store: Store, embedder: HashingEmbed
     fresh = ranker.related_json("mali-1", k=3)
     assert b'"id":"mali-3"' in first
     assert b'"id":"mali-3"' not in fresh
+
+
+def test_the_event_loop_gets_a_cached_list_or_nothing(
+    store: Store, embedder: HashingEmbedder, tmp_path: Path
+) -> None:
+    """What the server answers without a thread: a list already built and still valid, never a
+    list a write may have changed (the thread then catches up and ranks)."""
+    import json
+
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in CORPUS))
+    index_articles(store, embedder, read_articles(str(path)))
+    ranker = Ranker(store, embedder, rules=NEUTRAL, cache_size=10)
+    assert ranker.cached_related_json("mali-1", k=3) is None  # not built yet
+    first = ranker.related_json("mali-1", k=3)
+    assert ranker.cached_related_json("mali-1", k=3) is first
+    assert ranker.cached_related_json("mali-1", k=2) is None
+    assert ranker.cached_related_json("nobody", k=3) is None
+    store.catalog.write(deletes=["mali-3"])
+    assert ranker.cached_related_json("mali-1", k=3) is None  # a write since: the thread decides
+    fresh = ranker.related_json("mali-1", k=3)
+    assert b'"id":"mali-3"' not in fresh and ranker.cached_related_json("mali-1", k=3) is fresh
+    assert Ranker(store, embedder, rules=NEUTRAL).cached_related_json("mali-1", k=3) is None  # no cache
