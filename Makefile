@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/seealso index examples/articles.jsonl --data-dir $(DEMO_DATA)
+	$(BIN)/seealso index seealso/demo/articles.jsonl --data-dir $(DEMO_DATA)
 	@echo
 	@echo "seealso demo is at http://127.0.0.1:$(SEEALSO_PORT)/"
 	@echo "  try http://127.0.0.1:$(SEEALSO_PORT)/v1/articles/mali-coup-01-en/related?k=5"

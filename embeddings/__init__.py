@@ -45,7 +45,8 @@ def load_embedder(
         backend: "torch" (sentence-transformers as is), "openvino" (exported once into `cache_dir`,
             then run by OpenVINO on the CPU), or "auto": torch on a GPU, else OpenVINO.
         cache_dir: the model cache: OpenVINO exports, and the packaged models that are rebuilt.
-        precision: OpenVINO's arithmetic, "fp32", "bf16" or "auto" (bf16 where the CPU has it).
+        precision: OpenVINO's arithmetic, "fp32", "bf16", "int8" (quantized once into
+            `cache_dir`), or "auto": bf16 where the CPU has it, else int8.
         batch_size: texts per forward pass; default 32 with torch, 8 with OpenVINO (which sorts
             texts by length first, so smaller batches carry less padding).
         threads: OpenVINO's threads (0: all cores).
@@ -76,25 +77,45 @@ def load_embedder(
         return with_torch()
     if cache_dir is None:
         raise SeealsoError("the openvino backend needs a folder to keep the exported model in")
-    from embeddings.openvino import OpenVINOEmbedder, export, export_key
+    from embeddings import openvino
 
-    folder = Path(cache_dir) / export_key(spec.name, spec.source)
+    folder = Path(cache_dir) / openvino.export_key(spec.name, spec.source)
     if not (folder / "export.json").exists():
         log.info("exporting %s for OpenVINO into %s (once)", spec.name, folder)
         try:
-            export(spec.source, folder)
+            openvino.export(spec.source, folder)
         except Exception as exc:  # the exporter raises many kinds; torch still runs any model
             if backend == "auto":
                 log.warning("cannot export %s for OpenVINO (%s); running it with torch", spec.name, exc)
                 return with_torch()
             raise SeealsoError(f"cannot export model {model!r} for OpenVINO: {exc}") from exc
-    embedder = OpenVINOEmbedder(
+    if precision not in openvino.PRECISIONS:
+        raise SeealsoError(f"precision must be one of {', '.join(openvino.PRECISIONS)}")
+    chosen_precision = precision
+    if precision == "auto":  # bf16 keeps fp32's vectors to 4 decimals; int8 is next best (`quantize`)
+        chosen_precision = "bf16" if openvino.supports_bf16() else "int8"
+    if chosen_precision == "int8":
+        texts = openvino.calibration_texts(spec.prompts)
+        quantized = folder.parent / openvino.quantized_key(folder, texts)
+        if not (quantized / "export.json").exists():
+            log.info("quantizing %s to int8 into %s (once, about a minute)", spec.name, quantized)
+            try:
+                openvino.quantize(folder, quantized, texts)
+            except Exception as exc:  # NNCF raises many kinds; the fp32 export still runs
+                if precision == "auto":
+                    log.warning("cannot quantize %s to int8 (%s); running it in fp32", spec.name, exc)
+                    chosen_precision = "fp32"
+                else:
+                    raise SeealsoError(f"cannot quantize model {model!r} to int8: {exc}") from exc
+        if chosen_precision == "int8":
+            folder = quantized
+    embedder = openvino.OpenVINOEmbedder(
         folder,
         name=spec.identity,
         prompts=spec.prompts,
         languages=card_languages(spec.source) if chosen == "card" else chosen,  # type: ignore[arg-type]
         batch_size=batch_size or 8,
-        precision=precision,
+        precision=chosen_precision,
         threads=threads,
     )
     embedder.spec = spec

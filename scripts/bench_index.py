@@ -4,8 +4,9 @@
 Reads ../shared/data/bbc-news.jsonl (or its first --limit articles), times
   1. bare: SentenceTransformer.encode (torch, fp32) of the very texts seealso embeds (each
      article's lead passage, with the model's passage prefix), batches of 32,
-  2. seealso index with each of --backends (auto: OpenVINO on a CPU, torch on a GPU): the full
-     pipeline (validate, hash, cut passages, embed, pool, analyse words, SQLite, FAISS snapshot),
+  2. seealso index with each of --backends (auto: OpenVINO on a CPU, torch on a GPU) and each of
+     --precisions (OpenVINO's: auto, fp32, bf16, int8): the full pipeline (validate, hash, cut
+     passages, embed, pool, analyse words, SQLite, FAISS snapshot),
   3. an unchanged re-run of the same input,
 and prints docs/s and the ratio to bare.
 
@@ -15,6 +16,7 @@ time and peak memory: the run that embeds them, then the unchanged re-run. `--mo
 gives vectors of the default model's size without its cost, to see what the pipeline itself holds.
 
     python scripts/bench_index.py --limit 500 --backends auto,torch
+    python scripts/bench_index.py --limit 400 --precisions fp32,bf16,int8
     python scripts/bench_index.py --scale 100000 --model test/hashing-384
     python scripts/bench_index.py --device cuda   # on a GPU machine
 """
@@ -91,11 +93,16 @@ def throughput(args: argparse.Namespace) -> None:
         print(f"{n} BBC articles ({len(texts)} texts), model {args.model}, recipe {DEFAULT_RECIPE.identity}")
         print(f"{'run':<34} {'seconds':>8} {'docs/s':>8} {'ratio':>6}")
         print(f"{'bare encode, torch ' + args.device:<34} {bare:>8.1f} {n / bare:>8.1f} {1.0:>6.2f}")
-        for backend in args.backends.split(","):
+        runs = [(b, p) for b in args.backends.split(",") for p in args.precisions.split(",")]
+        for backend, precision in runs:
             settings = Settings(
-                data_dir=Path(tmp) / f"data-{backend}", model=args.model, device=args.device, backend=backend
+                data_dir=Path(tmp) / f"data-{backend}-{precision}",
+                model=args.model,
+                device=args.device,
+                backend=backend,
+                precision=precision,
             )
-            embedder = settings.load_embedder()  # an OpenVINO export happens here, untimed
+            embedder = settings.load_embedder()  # an OpenVINO export or quantization happens here, untimed
             embedder.embed(texts[:8])
             store = Store.open(settings.data_dir, create=True)
             report = index_articles(store, embedder, read_articles(str(path)))
@@ -142,6 +149,7 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--backends", default="auto", help="comma-separated: auto, torch, openvino")
+    parser.add_argument("--precisions", default="auto", help="comma-separated: auto, fp32, bf16, int8")
     parser.add_argument("--scale", type=int, default=0, help="index N made-up articles in a child process")
     args = parser.parse_args()
     scaled(args) if args.scale else throughput(args)

@@ -52,7 +52,7 @@ def real_vectors(work_dir: Path) -> np.ndarray:
         settings = Settings(data_dir=Path(tmp) / "data")
         store = Store.open(settings.data_dir, create=True)
         embedder = settings.load_embedder()
-        for source in (shared_file("bbc-news.jsonl"), ROOT / "examples" / "articles.jsonl"):
+        for source in (shared_file("bbc-news.jsonl"), ROOT / "seealso" / "demo" / "articles.jsonl"):
             index_articles(store, embedder, read_articles(str(source)))
         _, found = store.all_vectors()
         store.close()

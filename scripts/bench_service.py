@@ -59,7 +59,7 @@ def build_demo(path: Path) -> Path:
         index_articles(
             store,
             Settings(data_dir=path).load_embedder(),
-            read_articles(str(ROOT / "examples/articles.jsonl")),
+            read_articles(str(ROOT / "seealso/demo/articles.jsonl")),
         )
         store.close()
     return path

@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--components", action="store_true", help="also score each component alone")
     parser.add_argument("--model-languages", default=None, help="languages the model reads, or * (all)")
     parser.add_argument("--backend", default="auto", help="auto (OpenVINO on a CPU), torch or openvino")
-    parser.add_argument("--precision", default="auto", help="OpenVINO's arithmetic: auto, fp32 or bf16")
+    parser.add_argument("--precision", default="auto", help="OpenVINO's arithmetic: auto, fp32, bf16 or int8")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the index here (default: temp)")
     args = parser.parse_args()
 

@@ -108,7 +108,7 @@ def index(
     and exports it into the data dir (under a minute, once; SEEALSO_BACKEND, SEEALSO_PRECISION).
     The FAISS index type follows the archive's size (SEEALSO_INDEX_TYPE).
 
-    Example: seealso index examples/articles.jsonl --data-dir demo-data
+    Example: seealso index seealso/demo/articles.jsonl --data-dir demo-data
     """
     from tqdm import tqdm
 

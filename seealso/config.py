@@ -56,8 +56,10 @@ class Settings(BaseSettings):
         description="How the model runs: OpenVINO on a CPU (exported once into the data dir), torch "
         "on a GPU (auto), or forced.",
     )
-    precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", description="OpenVINO's arithmetic: bf16 where the CPU has it (auto), or forced."
+    precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+        "auto",
+        description="OpenVINO's arithmetic: bf16 where the CPU has it, else int8 (quantized once into "
+        "the data dir) (auto), or forced.",
     )
     embed_threads: int = Field(0, ge=0, description="OpenVINO's threads per process (0: all cores).")
     model_languages: str | None = Field(

@@ -15,7 +15,7 @@ from indexer.runner import index_articles
 from indexer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_ARTICLES = ROOT / "examples" / "articles.jsonl"
+DEMO_ARTICLES = ROOT / "seealso" / "demo" / "articles.jsonl"
 
 
 def thread_of(article_id: str) -> str:

@@ -129,7 +129,7 @@ def test_a_keyword_page_finds_its_articles_in_the_other_language(demo_dir: Path)
 
 def test_reindex_embeds_nothing_unchanged(demo_copy: Path, real_embedder: Embedder) -> None:
     counting = Counting(real_embedder)
-    report = index_articles(Store.open(demo_copy), counting, read_articles("examples/articles.jsonl"))
+    report = index_articles(Store.open(demo_copy), counting, read_articles("seealso/demo/articles.jsonl"))
     assert (report.unchanged, report.added, report.updated, report.embedded) == (134, 0, 0, 0)
     assert counting.texts == 0
 
@@ -149,7 +149,7 @@ def test_delete_removes_an_article_from_every_result(demo_copy: Path, real_embed
 
 
 def test_malformed_lines_are_reported_and_the_rest_indexed(tmp_path: Path, real_embedder: Embedder) -> None:
-    lines = Path("examples/articles.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = Path("seealso/demo/articles.jsonl").read_text(encoding="utf-8").splitlines()
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join([lines[0], '{"id": "x", "title": ', lines[1], '{"id": "y"}', lines[2]]) + "\n")
     store = Store.open(tmp_path / "data", create=True)
@@ -163,7 +163,7 @@ def test_malformed_lines_are_reported_and_the_rest_indexed(tmp_path: Path, real_
 def test_another_model_is_refused(demo_copy: Path) -> None:
     store = Store.open(demo_copy)
     with pytest.raises(ModelMismatch) as caught:
-        index_articles(store, HashingEmbedder(384), read_articles("examples/articles.jsonl"))
+        index_articles(store, HashingEmbedder(384), read_articles("seealso/demo/articles.jsonl"))
     message = str(caught.value)
     assert model_identity(DEFAULT_MODEL) in message and "test/hashing-384" in message
     with pytest.raises(ModelMismatch):
@@ -189,7 +189,7 @@ def test_a_model_folder_works_by_configuration(tmp_path: Path) -> None:
     by_name = SentenceTransformerEmbedder(MINILM_NAME, device="cpu")  # the same model, by its name
     np.testing.assert_allclose(embedder.embed(text), by_name.embed(text), atol=1e-5)
     store = Store.open(tmp_path / "data", create=True)
-    index_articles(store, embedder, read_articles("examples/articles.jsonl"))
+    index_articles(store, embedder, read_articles("seealso/demo/articles.jsonl"))
     assert store.manifest().model == str(folder)  # type: ignore[union-attr]
 
 

@@ -92,7 +92,7 @@ def test_the_languages_a_model_reads_decide_the_weights(ranker: Ranker, tmp_path
     english = HashingEmbedder(64)
     english.languages = frozenset({"en"})  # as all-MiniLM-L6-v2's model card says
     store = Store.open(tmp_path / "english", create=True)
-    index_articles(store, english, read_articles("examples/articles.jsonl"))
+    index_articles(store, english, read_articles("seealso/demo/articles.jsonl"))
     scorer = Ranker(store).scorer
     assert scorer.weights("en", "en") == COVERED
     assert scorer.weights("fr", "fr") == scorer.weights("fr", "en") == UNCOVERED  # words weigh more
@@ -109,7 +109,7 @@ def test_a_multilingual_model_set_by_configuration(tmp_path: Path) -> None:
     embedder = SentenceTransformerEmbedder(str(folder), device="cpu")
     assert embedder.languages is None  # reads all languages
     store = Store.open(tmp_path / "data", create=True)
-    index_articles(store, embedder, read_articles("examples/articles.jsonl"))
+    index_articles(store, embedder, read_articles("seealso/demo/articles.jsonl"))
     ranker = Ranker(store)
     assert store.model_languages is None
     assert ranker.scorer.weights("fr", "en") == COVERED

@@ -59,7 +59,9 @@ def test_the_export_is_kept_and_reused(
 ) -> None:
     spec = model_spec(DEFAULT_MODEL, cache_dir=model_cache)
     assert spec.source is not None
-    folders = sorted(p.name for p in model_cache.iterdir() if not p.name.startswith("."))
+    folders = sorted(
+        p.name for p in model_cache.iterdir() if not p.name.startswith(".") and "-int8-" not in p.name
+    )
     assert folders == sorted([Path(spec.source).name, export_key(spec.name, spec.source)])  # built, exported
     exported = model_cache / export_key(spec.name, spec.source)
     assert sorted(p.name for p in exported.iterdir()) == [
@@ -139,3 +141,77 @@ def test_the_export_is_private(tmp_path: Path) -> None:
     modes = {str(p.relative_to(models)): p.stat().st_mode & 0o777 for p in [models, *models.rglob("*")]}
     assert {path: mode for path, mode in modes.items() if mode & 0o077} == {}
     assert len(modes) == 6  # the folder, its export folder, and four files
+
+
+def refuse_quantize(exported: Path, folder: Path, texts: object) -> None:
+    raise RuntimeError("quantize should not run")
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(model_cache: Path, real_embedder: Embedder) -> Embedder:
+    """The default model quantized to int8, calibrated on the demo corpus (once, about a minute)."""
+    return load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=model_cache, precision="int8")
+
+
+def test_int8_keeps_the_vectors(int8_embedder: Embedder, torch_embedder: Embedder) -> None:
+    assert isinstance(int8_embedder, OpenVINOEmbedder)
+    assert (int8_embedder.precision, int8_embedder.runtime) == ("int8", "openvino int8")
+    assert int8_embedder.name == model_identity(DEFAULT_MODEL)  # the same model: indexes are shared
+    ours, exact = int8_embedder.embed(TEXTS), torch_embedder.embed(TEXTS)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    agreement = (ours * exact).sum(axis=1)
+    assert agreement.min() > 0.975 and agreement.mean() > 0.99, agreement  # the long text is the worst
+    # What ranking reads, the similarities between texts, moves by less than 0.02.
+    assert np.abs(ours @ ours.T - exact @ exact.T).max() < 0.02, ours @ ours.T - exact @ exact.T
+    queries = int8_embedder.embed(TEXTS[:2], role="query")
+    assert (queries * torch_embedder.embed(TEXTS[:2], role="query")).sum(axis=1).min() > 0.99
+
+
+def test_int8_is_kept_beside_the_export_and_reused(
+    model_cache: Path, int8_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = model_spec(DEFAULT_MODEL, cache_dir=model_cache)
+    assert spec.source is not None
+    exported = model_cache / export_key(spec.name, spec.source)
+    key = embeddings.openvino.quantized_key(exported, embeddings.openvino.calibration_texts(spec.prompts))
+    assert key.startswith(exported.name + "-int8-")
+    quantized = model_cache / key
+    assert sorted(p.name for p in quantized.iterdir()) == [
+        "export.json",
+        "model.bin",
+        "model.xml",
+        "tokenizer.json",
+    ]
+    assert {p.stat().st_mode & 0o777 for p in quantized.iterdir()} == {0o600}
+    assert quantized.stat().st_mode & 0o077 == 0
+    assert (quantized / "model.bin").stat().st_size < (exported / "model.bin").stat().st_size / 3
+    assert not [p for p in model_cache.iterdir() if p.name.startswith(".quantize-")]
+    monkeypatch.setattr(embeddings.openvino, "quantize", refuse_quantize)
+    # Without bf16, auto is int8: the same folder, not quantized again.
+    monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: False)
+    again = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache)
+    assert isinstance(again, OpenVINOEmbedder) and again.precision == "int8"
+    assert np.allclose(again.embed(TEXTS[:2]), int8_embedder.embed(TEXTS[:2]), atol=1e-6)
+    # With bf16, auto stays bf16.
+    monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: True)
+    assert load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache).precision == "bf16"  # type: ignore[attr-defined]
+
+
+def test_a_model_that_cannot_be_quantized(
+    tmp_path: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "models"  # the built model and its export, without the int8 folder
+    cache.mkdir()
+    for folder in model_cache.iterdir():
+        if "-int8-" not in folder.name and not folder.name.startswith("."):
+            (cache / folder.name).symlink_to(folder)
+    monkeypatch.setattr(embeddings.openvino, "quantize", refuse_quantize)
+    monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: False)
+    fallback = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=cache)
+    assert isinstance(fallback, OpenVINOEmbedder) and fallback.precision == "fp32"
+    assert "running it in fp32" in caplog.text
+    with pytest.raises(SeealsoError, match=r"cannot quantize model .*quantize should not run"):
+        load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=cache, precision="int8")
+    assert not [p for p in cache.iterdir() if "-int8-" in p.name or p.name.startswith(".")]
+    with pytest.raises(SeealsoError, match="precision must be one of auto, fp32, bf16, int8"):
+        load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=cache, precision="int4")
