@@ -71,16 +71,17 @@ def detected(
     vectors = np.stack([v.vector for v in versions])
     similarity = calibrate(vectors @ vectors.T, languages, languages)
     times = [dates.seconds(v.published_at) if v.published_at else None for v in versions]
-    best: dict[tuple[int, str], int] = {}  # (row, language) → the row closest to it in that language
-    for row in range(len(versions)):
-        for language in set(languages) - {languages[row]}:
-            others = [j for j, lang in enumerate(languages) if lang == language]
-            best[(row, language)] = max(others, key=lambda j: similarity[row, j])
+    # language → for every row, the row closest to it in that language (the first among equals)
+    spoken = np.asarray(languages)
+    best: dict[str, list[int]] = {}
+    for language in set(languages):
+        columns = np.flatnonzero(spoken == language)
+        best[language] = columns[np.argmax(similarity[:, columns], axis=1)].tolist()
     pairs = []
     for row, version in enumerate(versions):
         for language in set(languages) - {version.language}:
-            other = best[(row, language)]
-            if other < row or best[(other, version.language)] != row:
+            other = best[language][row]
+            if other < row or best[version.language][other] != row:
                 continue  # each mutual pair once
             close_in_time = times[row] is not None and times[other] is not None
             if close_in_time and abs(times[row] - times[other]) > TRANSLATION_DAYS * 86400:  # type: ignore[operator]
