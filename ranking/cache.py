@@ -8,9 +8,14 @@ so those invalidate by themselves. For the rest, each list records what it read:
 
 - `depends`: the vids it read (S, the pool, the editors' targets). An upsert or delete of one of
   them drops the list.
-- `floor`: the lowest dense score in its pool (-1 when the pool was not full). An upserted
-  article whose vector scores at least this against S's vector could enter the pool, so it drops
-  the list too; one that scores less cannot, whatever its filters or words.
+- `floor`: the lowest dense score in its pool's nearest part (-1 when that was not full). An
+  upserted article whose vector scores at least this against S's vector could enter the pool, so
+  it drops the list too.
+- `words`: the word and name ids of S that its pool's lexical part was searched with (BM25 over
+  the catalog). An upserted article that has one of them could enter that part, so it drops the
+  list too; one below the floor without any of them cannot enter the pool at all. (BM25's own
+  statistics move with every write, which may reorder the lexical part's last places: the epoch,
+  reloaded within a minute of a write, bounds how long such a list is kept.)
 - `source`: S's id; a change to the overrides of S's list drops its lists.
 
 The changes come from the catalog's change log, so each server process catches up on its own.
@@ -36,6 +41,7 @@ class Cached(Generic[T]):
     vector: np.ndarray
     depends: frozenset[int]
     floor: float
+    words: frozenset[int] = frozenset()
 
 
 class ListCache(Generic[T]):
@@ -85,8 +91,16 @@ class ListCache(Generic[T]):
             while len(self._lists) > self.size:
                 self._lists.popitem(last=False)
 
-    def changed(self, vids: Iterable[int], upserted: np.ndarray, vectors: np.ndarray, margin: float) -> None:
-        """Drop the lists that read one of `vids`, or whose pool an upserted vector could enter.
+    def changed(
+        self,
+        vids: Iterable[int],
+        upserted: np.ndarray,
+        vectors: np.ndarray,
+        margin: float,
+        words: frozenset[int] = frozenset(),
+    ) -> None:
+        """Drop the lists that read one of `vids`, or whose pool an upserted article could enter:
+        by its vector (`vectors`, of the vids `upserted`) or by one of its `words` (word and name ids).
 
         Args:
             margin: how far the index's scores may be from these exact dot products.
@@ -94,7 +108,12 @@ class ListCache(Generic[T]):
         changed = frozenset(vids)
         with self._lock:
             keys = list(self._lists)
-            doomed = {key for key in keys if not self._lists[key].depends.isdisjoint(changed)}
+            doomed = {
+                key
+                for key in keys
+                if not self._lists[key].depends.isdisjoint(changed)
+                or not self._lists[key].words.isdisjoint(words)
+            }
             if len(upserted) and keys:
                 sources = np.vstack([self._lists[key].vector for key in keys])
                 floors = np.asarray([self._lists[key].floor for key in keys], dtype=np.float32)

@@ -12,7 +12,7 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,6 +39,10 @@ from seealso.errors import ArticleNotFound, SeealsoError
 NO_FILTERS = Filters()
 # How deep check-links looks for a link target in the source's ranking.
 RANK_DEPTH = 100
+# How many of an article's words and names its list's lexical candidates are searched with: a
+# handful of its rarest, most repeated ones (a BM25 query of all of them would match most of the
+# catalog and cost as much).
+TELLING_TERMS, TELLING_NAMES = 10, 5
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,19 @@ def article_dict(article: Article) -> dict[str, Any]:
         "published_at": article.published_at,
         **({"language_source": article.language_source} if article.language_source != "given" else {}),
     }
+
+
+def telling_words(profile: Profile) -> tuple[list[int], list[int]]:
+    """An article's most telling words and names (highest TF-IDF weight first): what its related
+    list's lexical candidates are searched with (`Ranker._lexical_pool`)."""
+
+    def top(ids: np.ndarray, weights: np.ndarray, n: int) -> list[int]:
+        return [int(ids[i]) for i in np.argsort(-weights, kind="stable")[:n]]
+
+    return (
+        top(profile.term_ids, profile.term_weights, TELLING_TERMS),
+        top(profile.name_ids, profile.name_weights, TELLING_NAMES),
+    )
 
 
 def _columns(pairs: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +247,7 @@ class Ranker:
         if found is None:
             built = self._related(article_id, k, filters, rules, now)
             found = built.value.json
-            entry = Cached(found, built.source, built.vector, built.depends, built.floor)
+            entry = Cached(found, built.source, built.vector, built.depends, built.floor, built.words)
             self._lists.put(key, entry, generation)
         return found
 
@@ -252,7 +269,13 @@ class Ranker:
                     upserts, deletes = catalog.changes_since(old_seq)
                     held, vectors = self.store.vectors(np.asarray(upserts, dtype=np.int64))
                     margin = SCORE_ERROR[self.store.index().kind]
-                    lists.changed([*upserts, *deletes], held, vectors, margin)
+                    words = frozenset(
+                        int(i)
+                        for row in catalog.lexical(upserts).values()
+                        for ids in (row.term_ids, row.name_ids)
+                        for i in ids
+                    )
+                    lists.changed([*upserts, *deletes], held, vectors, margin, words)
                 if version != old_version:
                     lists.overridden(catalog.override_sources_since(old_version, "article"))
             return lists.advance((seq, version, epoch))
@@ -269,6 +292,19 @@ class Ranker:
         skip = {entry.vid} | {vid for vid, _, _ in found.values()}
         depth = max(3 * k, 30)
         pool = self._candidates(vector, depth, skip, filters)
+        # A pool that is not full, or an editor's target yet to be indexed: any new article may enter.
+        full = len(pool) >= depth and len(found) == len(edits.targets)
+        floor = pool[-1][0] if full else -1.0
+        terms, names = telling_words(source)
+        said = self.store.catalog.words([*terms, *names])
+        pool += self._lexical_pool(
+            vector,
+            [said[i] for i in terms if i in said],
+            [said[i] for i in names if i in said],
+            depth,
+            skip | {vid for _, vid in pool},
+            filters,
+        )
         automatic, translations = self._list(pool, vector, source, entry, k, rules, now)
         placed = [
             (o, self._editor_item(entry, vector, source, o))
@@ -276,14 +312,13 @@ class Ranker:
             if o.target in found and o.target not in filters.exclude
         ]
         items = merge(automatic, [(o, item) for o, item in placed if item is not None], k, lambda i: i.score)
-        # A pool that is not full, or an editor's target yet to be indexed: any new article may enter.
-        full = len(pool) >= depth and len(found) == len(edits.targets)
         return Cached(
             RelatedList(entry.article, items, translations),
             source=article_id,
             vector=vector,
             depends=frozenset(skip | {vid for _, vid in pool}),
-            floor=pool[-1][0] if full else -1.0,
+            floor=floor,
+            words=frozenset(terms + names),
         )
 
     def _editor_item(
@@ -328,13 +363,8 @@ class Ranker:
         rules = dataclasses.replace(rules or self.rules, min_score=0.0)
         depth = max(3 * k, 30)
         pool = self._candidates(vector, depth, set(), filters)
-        dense = {vid for _, vid in pool}
-        stems = {stem for counts in terms.values() for stem in counts}
-        lexical = self.store.catalog.lexical_search(stems, names, 4 * depth if filters.active else depth)
-        matched = [v for v, _ in lexical if v not in dense]
-        held, vectors = self.store.vectors(np.asarray(matched, dtype=np.int64))
-        extra = [(float(np.dot(vector, row)), int(v)) for v, row in zip(held.tolist(), vectors, strict=True)]
-        pool += self._passing(*_columns(extra), set(), filters)[:depth]
+        stems = sorted({stem for counts in terms.values() for stem in counts})
+        pool += self._lexical_pool(vector, stems, sorted(names), depth, {vid for _, vid in pool}, filters)
         queries = {lang: self.scorer.profile(counts, names, lang) for lang, counts in terms.items()}
         fallback = queries[languages[0]]
         scales = self.scorer.query_scales(vector)
@@ -555,6 +585,24 @@ class Ranker:
             return pool[:depth]
         allowed = self._allowed(filters)
         return self._passing(*self.store.search(vector, want, allowed=allowed), skip, filters)[:depth]
+
+    def _lexical_pool(
+        self,
+        vector: np.ndarray,
+        terms: Sequence[str],
+        names: Sequence[str],
+        depth: int,
+        skip: set[int],
+        filters: Filters,
+    ) -> list[tuple[float, int]]:
+        """Up to `depth` (dense score, vid) that match any of `terms` (stems) or `names` best by
+        BM25, but `skip`, that pass the filters: the candidates that the nearest vectors miss (a
+        name, a rare word), to be scored like the others."""
+        want = depth + len(skip)
+        found = self.store.catalog.lexical_search(terms, names, 4 * want if filters.active else want)
+        held, vectors = self.store.vectors(np.asarray([v for v, _ in found if v not in skip], dtype=np.int64))
+        extra = [(float(np.dot(vector, row)), int(v)) for v, row in zip(held.tolist(), vectors, strict=True)]
+        return self._passing(*_columns(extra), skip, filters)[:depth]
 
     def _passing(
         self, scores: np.ndarray, vids: np.ndarray, skip: set[int], filters: Filters

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from embeddings.hashing import HashingEmbedder
+from indexer.article import parse_article
 from indexer.reader import read_articles
-from indexer.runner import index_articles
+from indexer.runner import index_articles, upsert_articles
 from indexer.store import Store
 from ranking import Filters, Ranker
+from ranking.related import NO_FILTERS
 from ranking.shaping import ListRules
 from seealso.errors import ArticleNotFound
 
@@ -25,6 +27,10 @@ CORPUS = [
     {"id": "cocoa-2", "title": "Chocolate makers pay more for cocoa", "body": "cocoa chocolate makers prices harvest", "keywords": ["cocoa", "economy"]},
     {"id": "sport/1 final?", "title": "Cup final in Abidjan", "body": "football final stadium fans goal", "keywords": ["football"]},
 ]  # fmt: skip
+
+
+def write_one(store: Store, embedder: HashingEmbedder, record: dict[str, object]) -> None:
+    upsert_articles(store, embedder, [parse_article(record)])
 
 
 @pytest.fixture
@@ -160,3 +166,42 @@ def test_the_event_loop_gets_a_cached_list_or_nothing(
     fresh = ranker.related_json("mali-1", k=3)
     assert b'"id":"mali-3"' not in fresh and ranker.cached_related_json("mali-1", k=3) is fresh
     assert Ranker(store, embedder, rules=NEUTRAL).cached_related_json("mali-1", k=3) is None  # no cache
+
+
+def test_an_article_that_shares_a_rare_name_is_a_candidate_however_far_its_vector(
+    store: Store, embedder: HashingEmbedder, tmp_path: Path
+) -> None:
+    """Lexical candidates (BM25 on the source's most telling words and names) join the nearest
+    vectors: the one other story naming Colonel Goïta is scored though 40 stories on the same
+    words are nearer; a new one naming him drops the cached list, however far its vector."""
+    import json
+
+    common = "junta transition elections soldiers capital"
+    source = {"id": "source", "title": "Transition", "body": f"{common} says Colonel Assimi Goïta today"}
+    fillers = [{"id": f"filler-{n}", "title": "Transition", "body": f"{common} report{n}"} for n in range(40)]
+    target = {"id": "target", "title": "Gold", "body": "gold mines exports says Colonel Assimi Goïta"}
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in [source, *fillers, target]))
+    index_articles(store, embedder, read_articles(str(path)))
+    ranker = Ranker(store, embedder, rules=NEUTRAL, cache_size=10)
+    vid = {e.article.id: e.vid for e in store.catalog.get_by_vids(list(range(1, 100))).values()}
+    nearest = [
+        v
+        for _, v in ranker._candidates(
+            ranker._vector(store.catalog.get("source")), 30, {vid["source"]}, NO_FILTERS
+        )
+    ]  # type: ignore[arg-type]
+    assert vid["target"] not in nearest  # 30 fillers are nearer by vector
+    built = ranker._related("source", 1, NO_FILTERS, NEUTRAL, None)
+    assert vid["target"] in built.depends
+    assert "colonel assimi goïta" in store.catalog.words(sorted(built.words)).values()
+    assert ranker.related("target", k=1).items[0].article.id == "source"  # and it is found back
+    # The cache: a far article that names him could enter the list's lexical part.
+    first = ranker.related_json("source", k=1)
+    assert ranker.related_json("source", k=1) is first
+    write_one(store, embedder, {"id": "opera", "title": "Opera", "body": "tenor soprano aria libretto"})
+    assert ranker.related_json("source", k=1) is first  # no word of the list's: kept
+    write_one(
+        store, embedder, {"id": "far", "title": "Opera", "body": "tenor aria sung for Colonel Assimi Goïta"}
+    )
+    assert ranker.related_json("source", k=1) is not first
