@@ -46,7 +46,8 @@ def load_embedder(
             then run by OpenVINO on the CPU), or "auto": torch on a GPU, else OpenVINO.
         cache_dir: the model cache: OpenVINO exports, and the packaged models that are rebuilt.
         precision: OpenVINO's arithmetic, "fp32", "bf16", "int8" (quantized once into
-            `cache_dir`), or "auto": bf16 where the CPU has it, else int8.
+            `cache_dir`), or "auto": bf16 where the CPU has it, else int8 where it is
+            faster than fp32 (VNNI or AVX-512: `openvino.multiplies_int8`), else fp32.
         batch_size: texts per forward pass; default 32 with torch, 8 with OpenVINO (which sorts
             texts by length first, so smaller batches carry less padding).
         threads: OpenVINO's threads (0: all cores).
@@ -92,8 +93,11 @@ def load_embedder(
     if precision not in openvino.PRECISIONS:
         raise SeealsoError(f"precision must be one of {', '.join(openvino.PRECISIONS)}")
     chosen_precision = precision
-    if precision == "auto":  # bf16 keeps fp32's vectors to 4 decimals; int8 is next best (`quantize`)
-        chosen_precision = "bf16" if openvino.supports_bf16() else "int8"
+    if precision == "auto":  # bf16 keeps fp32's vectors to 4 decimals; int8 is next (`quantize`)
+        if openvino.supports_bf16():
+            chosen_precision = "bf16"
+        else:
+            chosen_precision = "int8" if openvino.multiplies_int8() else "fp32"
     if chosen_precision == "int8":
         texts = openvino.calibration_texts(spec.prompts)
         quantized = folder.parent / openvino.quantized_key(folder, texts)

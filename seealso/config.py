@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
         "auto",
         description="OpenVINO's arithmetic: bf16 where the CPU has it, else int8 (quantized once into "
-        "the data dir) (auto), or forced.",
+        "the data dir) where it has VNNI or AVX-512, else fp32 (auto), or forced.",
     )
     embed_threads: int = Field(0, ge=0, description="OpenVINO's threads per process (0: all cores).")
     model_languages: str | None = Field(

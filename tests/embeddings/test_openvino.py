@@ -110,6 +110,21 @@ def test_a_gpu_runs_torch_and_a_cpu_openvino(tmp_path: Path) -> None:
     assert Settings(device="cpu").device == "cpu"  # SEEALSO_DEVICE=cpu keeps a GPU machine on the CPU
 
 
+def test_the_cpu_flags_say_whether_int8_pays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    real_path = embeddings.openvino.Path
+
+    def fake_path(name: str) -> Path:
+        return cpuinfo if name == "/proc/cpuinfo" else real_path(name)
+
+    monkeypatch.setattr(embeddings.openvino, "Path", fake_path)
+    for flags, expected in [("fpu avx2 fma", False), ("avx2 avx_vnni", True), ("avx512f avx512bw", True)]:
+        cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n", encoding="utf-8")
+        assert embeddings.openvino.multiplies_int8() is expected, flags
+    cpuinfo.unlink()
+    assert embeddings.openvino.multiplies_int8() is False  # no /proc/cpuinfo (macOS, Windows)
+
+
 def test_bad_backend_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SeealsoError, match="unknown backend 'onnx'"):
         load_embedder(DEFAULT_MODEL, backend="onnx", cache_dir=tmp_path)
@@ -187,11 +202,15 @@ def test_int8_is_kept_beside_the_export_and_reused(
     assert (quantized / "model.bin").stat().st_size < (exported / "model.bin").stat().st_size / 3
     assert not [p for p in model_cache.iterdir() if p.name.startswith(".quantize-")]
     monkeypatch.setattr(embeddings.openvino, "quantize", refuse_quantize)
-    # Without bf16, auto is int8: the same folder, not quantized again.
+    # Without bf16 but with VNNI, auto is int8: the same folder, not quantized again.
     monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: False)
+    monkeypatch.setattr(embeddings.openvino, "multiplies_int8", lambda: True)
     again = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache)
     assert isinstance(again, OpenVINOEmbedder) and again.precision == "int8"
     assert np.allclose(again.embed(TEXTS[:2]), int8_embedder.embed(TEXTS[:2]), atol=1e-6)
+    # With AVX2 alone, where int8 is slower, fp32.
+    monkeypatch.setattr(embeddings.openvino, "multiplies_int8", lambda: False)
+    assert load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache).precision == "fp32"  # type: ignore[attr-defined]
     # With bf16, auto stays bf16.
     monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: True)
     assert load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache).precision == "bf16"  # type: ignore[attr-defined]
@@ -207,6 +226,7 @@ def test_a_model_that_cannot_be_quantized(
             (cache / folder.name).symlink_to(folder)
     monkeypatch.setattr(embeddings.openvino, "quantize", refuse_quantize)
     monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: False)
+    monkeypatch.setattr(embeddings.openvino, "multiplies_int8", lambda: True)
     fallback = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=cache)
     assert isinstance(fallback, OpenVINOEmbedder) and fallback.precision == "fp32"
     assert "running it in fp32" in caplog.text
