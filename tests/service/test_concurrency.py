@@ -115,6 +115,28 @@ def test_concurrent_related_lists_get_the_sequential_answers(demo_server: tuple[
         assert [answer for _, answer in together] == [alone[ask] for ask, _ in together]
 
 
+def keyword_page(base: str, path: str) -> list[object]:
+    with urllib.request.urlopen(f"{base}/v1/keywords/{path}", timeout=30) as response:
+        body = json.load(response)
+    return [(i.get("id") or i["keyword"], round(i["score"], 6)) for i in body["items"]]
+
+
+def test_concurrent_keyword_pages_get_the_sequential_answers(demo_server: tuple[str, Path]) -> None:
+    """Keyword pages rank in the server's threads (their statistics built by the first of them)."""
+    base, _ = demo_server
+    paths = [
+        f"{urllib.parse.quote(keyword, safe='')}/{kind}?k=8"
+        for keyword in ("Bamako", "cocoa", "football", "Jeux olympiques")
+        for kind in ("articles", "related")
+    ]
+    alone = {path: keyword_page(base, path) for path in paths}
+    assert len(alone[paths[0]]) == 8  # the answers are real pages
+    for threads in (2, 4):
+        with ThreadPoolExecutor(threads) as pool:
+            together = list(pool.map(lambda path: (path, keyword_page(base, path)), paths * 3))
+        assert [answer for _, answer in together] == [alone[path] for path, _ in together]
+
+
 def test_puts_made_while_searching_store_their_own_vectors(
     demo_server: tuple[str, Path], real_embedder: Embedder
 ) -> None:
