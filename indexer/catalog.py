@@ -192,11 +192,19 @@ class Catalog:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
+        # The two numbers that say whether cached lists are current (`seq`, `overrides_version`)
+        # are read on a connection of their own: in WAL mode a reader never waits for a writer,
+        # while the main connection's lock may be held by a write waiting for SQLite's (up to its
+        # timeout), and a server answers cached lists on its event loop.
+        self._state_lock = threading.Lock()
+        self._state_db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
 
     def close(self) -> None:
         with self._lock:
             self._db.execute("PRAGMA optimize")  # keeps the query planner's statistics current
             self._db.close()
+        with self._state_lock:
+            self._state_db.close()
 
     # -- schema -------------------------------------------------------------------------------------
 
@@ -242,8 +250,10 @@ class Catalog:
             )
 
     def seq(self) -> int:
-        """The sequence number of the last committed change."""
-        return int(self.meta("seq") or 0)
+        """The sequence number of the last committed change (never waits for a writer)."""
+        with self._state_lock:
+            row = self._state_db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- reads --------------------------------------------------------------------------------------
 
@@ -452,8 +462,9 @@ class Catalog:
             return editing.every(self._db)
 
     def overrides_version(self) -> int:
-        with self._lock:
-            return editing.version(self._db)
+        """Grows with every change of any override (never waits for a writer)."""
+        with self._state_lock:
+            return editing.version(self._state_db)
 
     def override_sources_since(self, version: int, scope: str) -> list[str]:
         """The sources of `scope` whose overrides changed after `version` (see overrides_version)."""

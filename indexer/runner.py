@@ -87,7 +87,8 @@ def bind_embedder(store: Store, embedder: Embedder, recipe: DocumentRecipe | Non
     data dir keeps the recipe it was built with when the default changes), else the default."""
     recipe = recipe or recorded_recipe(store)
     spec = embedder.spec.to_json() if embedder.spec is not None else None
-    store.bind_model(embedder.name, embedder.dimension, recipe.identity, embedder.languages, spec)
+    arithmetic = "int8" if embedder.runtime.endswith("int8") else "exact"
+    store.bind_model(embedder.name, embedder.dimension, recipe.identity, embedder.languages, spec, arithmetic)
     return recipe
 
 

@@ -162,6 +162,15 @@ class Store:
         # Data dirs bound before the spec was recorded: their identity is the name or folder itself.
         return None if self.model is None else (self.model, {})
 
+    def recorded_arithmetic(self) -> str | None:
+        """How this data dir's vectors were computed: "int8" (a quantized model) or "exact" (fp32,
+        bf16, torch: the same vectors to 4 decimals); None before the first article. Data dirs
+        built before int8 existed are exact."""
+        recorded = self.catalog.meta("arithmetic")
+        if recorded is None and self.catalog.count():
+            return "exact"
+        return recorded
+
     def check_model(self, model: str) -> None:
         """Refuse to mix vectors of another model with this data dir's."""
         if self.model is not None and self.model != model:
@@ -174,12 +183,23 @@ class Store:
         recipe: str,
         languages: frozenset[str] | None = None,
         spec: str | None = None,
+        arithmetic: str | None = None,
     ) -> None:
         """Record the model's identity (and the languages it reads, None for all; its spec, the
-        JSON of `embeddings.ModelSpec`) before the first vectors are written; refuse another
-        model later."""
+        JSON of `embeddings.ModelSpec`; its `arithmetic`, "int8" or "exact") before the first
+        vectors are written; refuse another model later, and warn of other arithmetic."""
         self.check_model(model)
+        recorded = self.recorded_arithmetic()
+        if arithmetic and recorded and recorded != arithmetic:
+            log.warning(
+                "this data dir's vectors were computed %s, this run's are %s: they differ by a cosine "
+                "of about 0.99; SEEALSO_PRECISION=%s keeps them alike",
+                "in int8" if recorded == "int8" else "exactly",
+                "in int8" if arithmetic == "int8" else "exact",
+                "int8" if recorded == "int8" else "exact",
+            )
         values = {
+            **({"arithmetic": recorded or arithmetic} if recorded or arithmetic else {}),
             "model": model,
             **({"model_spec": spec} if spec else {}),
             "dimension": str(dimension),

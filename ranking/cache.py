@@ -11,11 +11,12 @@ so those invalidate by themselves. For the rest, each list records what it read:
 - `floor`: the lowest dense score in its pool's nearest part (-1 when that was not full). An
   upserted article whose vector scores at least this against S's vector could enter the pool, so
   it drops the list too.
-- `words`: the word and name ids of S that its pool's lexical part was searched with (BM25 over
-  the catalog). An upserted article that has one of them could enter that part, so it drops the
-  list too; one below the floor without any of them cannot enter the pool at all. (BM25's own
-  statistics move with every write, which may reorder the lexical part's last places: the epoch,
-  reloaded within a minute of a write, bounds how long such a list is kept.)
+- `words`: the tokens of the words and names of S that its pool's lexical part was searched with
+  (BM25 over the catalog's full-text index, which matches strings, in any language). An upserted
+  article that shares a token with them could enter that part, so it drops the list too; one
+  below the floor without any cannot enter the pool at all. (BM25's own statistics move with
+  every write, which may reorder the lexical part's last places among the articles already
+  there: the epoch, reloaded within a minute of a write, bounds how long such a list is kept.)
 - `source`: S's id; a change to the overrides of S's list drops its lists.
 
 The changes come from the catalog's change log, so each server process catches up on its own.
@@ -41,7 +42,7 @@ class Cached(Generic[T]):
     vector: np.ndarray
     depends: frozenset[int]
     floor: float
-    words: frozenset[int] = frozenset()
+    words: frozenset[str]
 
 
 class ListCache(Generic[T]):
@@ -97,10 +98,11 @@ class ListCache(Generic[T]):
         upserted: np.ndarray,
         vectors: np.ndarray,
         margin: float,
-        words: frozenset[int] = frozenset(),
+        words: frozenset[str] = frozenset(),
     ) -> None:
         """Drop the lists that read one of `vids`, or whose pool an upserted article could enter:
-        by its vector (`vectors`, of the vids `upserted`) or by one of its `words` (word and name ids).
+        by its vector (`vectors`, of the vids `upserted`) or by one of its `words` (the full-text
+        tokens of its words and names: `ranking.related.search_tokens`).
 
         Args:
             margin: how far the index's scores may be from these exact dot products.

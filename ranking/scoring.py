@@ -106,6 +106,7 @@ class Scorer:
         self.refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
         self._idf = np.zeros(0, dtype=np.float32)  # by word id
+        self._df = np.zeros(0, dtype=np.float32)  # by word id: how many articles have it
         self._unseen_idf = 1.0  # for words added since the statistics were loaded
         self._df_seq = -1
         self._df_time = 0.0
@@ -167,7 +168,18 @@ class Scorer:
         population = np.fromiter((articles[k] for k in kinds), dtype=np.float64, count=len(kinds))
         idf = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=np.float32)
         idf[ids] = np.log((population + 1) / (df + 1)) + 1
-        self._idf, self._unseen_idf = idf, float(np.log(total + 1) + 1)
+        counts = np.zeros(len(idf), dtype=np.float32)
+        counts[ids] = df
+        self._idf, self._df, self._unseen_idf = idf, counts, float(np.log(total + 1) + 1)
+
+    def document_frequencies(self, ids: np.ndarray) -> np.ndarray:
+        """How many articles have each of the words `ids` (0 for words newer than the statistics)."""
+        self._refresh()
+        counts = self._df
+        known = ids < len(counts)
+        out = np.zeros(len(ids), dtype=np.float32)
+        out[known] = counts[ids[known]]
+        return out
 
     def profiles(self, vids: list[int], languages: Mapping[int, str] | None = None) -> dict[int, Profile]:
         """Profiles of the articles `vids` (cached until they or the document frequencies change)."""

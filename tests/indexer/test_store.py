@@ -229,3 +229,28 @@ def test_dates_stored_with_short_years_get_four_digits(
     assert (b.article.published_at, b.article.updated_at) == ("0045-01-02T03:04:05Z", None)
     assert sorted(upgraded.catalog.vids_matching(until="1000-01-01T00:00:00Z")) == sorted([a.vid, b.vid])
     upgraded.close()
+
+
+def test_the_cache_state_never_waits_for_a_writer(bound: Store) -> None:
+    """What a server reads on its event loop before serving a cached list (`seq`, the overrides'
+    version) is answered while a write of this process waits for another process's lock."""
+    import threading
+    import time
+
+    from indexer.overrides import Override
+
+    catalog = bound.catalog
+    before = (catalog.seq(), catalog.overrides_version())
+    other = sqlite3.connect(catalog.path, isolation_level=None)  # a batch run, mid-write
+    other.execute("BEGIN IMMEDIATE")
+    writer = threading.Thread(
+        target=catalog.set_override, args=(Override("article", "a", "b", "block"), "alice")
+    )
+    writer.start()
+    time.sleep(0.3)  # the override write now holds the catalog's lock, waiting for SQLite's
+    started = time.monotonic()
+    assert (catalog.seq(), catalog.overrides_version()) == before
+    assert time.monotonic() - started < 0.2
+    other.execute("COMMIT")
+    writer.join(10)
+    assert not writer.is_alive() and catalog.overrides_version() > before[1]

@@ -15,7 +15,7 @@ from indexer.overrides import Override
 from indexer.runner import upsert_articles
 from indexer.store import Store
 from ranking import Filters, Keywords, Ranker
-from ranking.related import telling_words
+from ranking.related import search_tokens, telling_words
 from ranking.shaping import ListRules
 
 TOPICS = {
@@ -111,13 +111,15 @@ def test_a_write_drops_only_the_lists_it_can_change(
         assert entry is not None
         return entry.vid
 
-    def telling(article_id: str) -> set[int]:
-        terms, names = telling_words(ranker.scorer.profiles([vid(article_id)])[vid(article_id)])
-        return {*terms, *names}
+    def telling(article_id: str) -> set[str]:
+        profile = ranker.scorer.profiles([vid(article_id)])[vid(article_id)]
+        terms, names = telling_words(profile, ranker.scorer.document_frequencies)
+        return set(search_tokens(store.catalog.words([*terms, *names]).values()))
 
-    def words_of(article_id: str) -> set[int]:
+    def words_of(article_id: str) -> set[str]:
         row = store.catalog.lexical([vid(article_id)])[vid(article_id)]
-        return {int(i) for i in (*row.term_ids, *row.name_ids)}
+        ids = [int(i) for i in (*row.term_ids, *row.name_ids)]
+        return set(search_tokens(store.catalog.words(ids).values()))
 
     # A story on a subject no list is about cannot enter any pool.
     write(store, embedder, [{"id": "new-1", "title": "Opera", "body": "opera tenor soprano aria libretto"}])
