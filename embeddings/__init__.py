@@ -12,6 +12,7 @@ from seealso.errors import SeealsoError
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "openvino")
+PRECISIONS = ("auto", "exact", "fp32", "bf16", "int8")  # OpenVINO's (`embeddings.openvino`)
 
 __all__ = [
     "DocumentRecipe",
@@ -46,8 +47,9 @@ def load_embedder(
             then run by OpenVINO on the CPU), or "auto": torch on a GPU, else OpenVINO.
         cache_dir: the model cache: OpenVINO exports, and the packaged models that are rebuilt.
         precision: OpenVINO's arithmetic, "fp32", "bf16", "int8" (quantized once into
-            `cache_dir`), or "auto": bf16 where the CPU has it, else int8 where it is
-            faster than fp32 (VNNI or AVX-512: `openvino.multiplies_int8`), else fp32.
+            `cache_dir`), "auto": bf16 where the CPU has it, else int8 where it is faster than
+            fp32 (VNNI or AVX-512: `openvino.multiplies_int8`), else fp32; or "exact": bf16
+            where the CPU has it, else fp32.
         batch_size: texts per forward pass; default 32 with torch, 8 with OpenVINO (which sorts
             texts by length first, so smaller batches carry less padding).
         threads: OpenVINO's threads (0: all cores).
@@ -59,6 +61,8 @@ def load_embedder(
     chosen: frozenset[str] | str | None = "card"
     if languages is not None:
         chosen = None if languages.strip() == "*" else frozenset(c.strip() for c in languages.split(","))
+    if precision not in PRECISIONS:
+        raise SeealsoError(f"precision must be one of {', '.join(PRECISIONS)}")
     if model.startswith("test/hashing"):
         from embeddings.hashing import HashingEmbedder
 
@@ -90,14 +94,14 @@ def load_embedder(
                 log.warning("cannot export %s for OpenVINO (%s); running it with torch", spec.name, exc)
                 return with_torch()
             raise SeealsoError(f"cannot export model {model!r} for OpenVINO: {exc}") from exc
-    if precision not in openvino.PRECISIONS:
-        raise SeealsoError(f"precision must be one of {', '.join(openvino.PRECISIONS)}")
     chosen_precision = precision
-    if precision == "auto":  # bf16 keeps fp32's vectors to 4 decimals; int8 is next (`quantize`)
+    if precision in ("auto", "exact"):  # bf16 keeps fp32's vectors to 4 decimals; int8 is next
         if openvino.supports_bf16():
             chosen_precision = "bf16"
+        elif precision == "auto" and openvino.multiplies_int8():
+            chosen_precision = "int8"
         else:
-            chosen_precision = "int8" if openvino.multiplies_int8() else "fp32"
+            chosen_precision = "fp32"
     if chosen_precision == "int8":
         texts = openvino.calibration_texts(spec.prompts)
         quantized = folder.parent / openvino.quantized_key(folder, texts)

@@ -129,7 +129,7 @@ def index(
         items = read_articles(path)
         first = next(items, None)  # opens the file: a missing one fails before the model loads
         store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
-        config = config.following(store.recorded_model())
+        config = config.following(store.recorded_model(), store.recorded_arithmetic())
         store.check_model(config.model_identity())  # before a model is loaded or exported
         embedder = config.load_embedder()
         show = not quiet and sys.stderr.isatty()
@@ -223,7 +223,7 @@ def search(
 
     config = settings(data_dir, model)
     store = Store.open(config.data_dir)
-    config = config.following(store.recorded_model())
+    config = config.following(store.recorded_model(), store.recorded_arithmetic())
     store.check_model(config.model_identity())
     ranker = Ranker(
         store,
@@ -426,7 +426,7 @@ def serve(
     config = settings(data_dir, model, host=host, port=port, workers=workers)
     if (config.data_dir / CATALOG_FILE).exists():
         store = Store.open(config.data_dir)
-        config = config.following(store.recorded_model())
+        config = config.following(store.recorded_model(), store.recorded_arithmetic())
         store.check_model(config.model_identity())  # fail here, in one line
         store.close()
     else:

@@ -56,10 +56,11 @@ class Settings(BaseSettings):
         description="How the model runs: OpenVINO on a CPU (exported once into the data dir), torch "
         "on a GPU (auto), or forced.",
     )
-    precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+    precision: Literal["auto", "exact", "fp32", "bf16", "int8"] = Field(
         "auto",
         description="OpenVINO's arithmetic: bf16 where the CPU has it, else int8 (quantized once into "
-        "the data dir) where it has VNNI or AVX-512, else fp32 (auto), or forced.",
+        "the data dir) where it has VNNI or AVX-512, else fp32 (auto; a data dir's later vectors "
+        "follow its first); exact: bf16 or fp32, never int8; or forced.",
     )
     embed_threads: int = Field(0, ge=0, description="OpenVINO's threads per process (0: all cores).")
     model_languages: str | None = Field(
@@ -191,16 +192,20 @@ class Settings(BaseSettings):
             tokens["api"] = self.api_token.get_secret_value()
         return tokens
 
-    def following(self, recorded: tuple[str, dict[str, str]] | None) -> Settings:
-        """These settings with the model a data dir records (`recorded`: its name and prefixes),
-        unless the environment or the command line names one: a data dir goes on with its model."""
-        if recorded is None or "model" in self.model_fields_set:
-            return self
-        model, prompts = recorded
-        update: dict[str, Any] = {"model": model}
-        if "model_prompts" not in self.model_fields_set:
-            update["model_prompts"] = prompts
-        return self.model_copy(update=update)
+    def following(
+        self, recorded: tuple[str, dict[str, str]] | None, arithmetic: str | None = None
+    ) -> Settings:
+        """These settings with the model a data dir records (`recorded`: its name and prefixes)
+        and its arithmetic ("int8" or "exact"), unless the environment or the command line names
+        them: a data dir goes on with its model, and new vectors are computed like its others."""
+        update: dict[str, Any] = {}
+        if recorded is not None and "model" not in self.model_fields_set:
+            update["model"], prompts = recorded
+            if "model_prompts" not in self.model_fields_set:
+                update["model_prompts"] = prompts
+        if arithmetic is not None and self.precision == "auto":
+            update["precision"] = "int8" if arithmetic == "int8" else "exact"
+        return self.model_copy(update=update) if update else self
 
     def load_embedder(self) -> Embedder:
         """The embedder these settings describe; an OpenVINO export is kept under the data dir."""

@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # memory-bound, so two threads on one query measured slower here.
         faiss.omp_set_num_threads(1)
         store = Store.open(settings.data_dir, create=True, index_kind=settings.index_type)
-        config = settings.following(store.recorded_model())
+        config = settings.following(store.recorded_model(), store.recorded_arithmetic())
         store.check_model(config.model_identity())
         store.index()
         embedder = config.load_embedder()

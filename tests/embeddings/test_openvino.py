@@ -233,5 +233,5 @@ def test_a_model_that_cannot_be_quantized(
     with pytest.raises(SeealsoError, match=r"cannot quantize model .*quantize should not run"):
         load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=cache, precision="int8")
     assert not [p for p in cache.iterdir() if "-int8-" in p.name or p.name.startswith(".")]
-    with pytest.raises(SeealsoError, match="precision must be one of auto, fp32, bf16, int8"):
+    with pytest.raises(SeealsoError, match="precision must be one of auto, exact, fp32, bf16, int8"):
         load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=cache, precision="int4")

@@ -98,3 +98,21 @@ def test_a_data_dir_goes_on_with_its_model() -> None:
     # A model named by the environment or the command line is kept (and then refused if it differs).
     assert Settings(model="test/hashing-64").following(recorded).model == "test/hashing-64"
     assert Settings(model_prompts={"query": "q: "}).following(recorded).model_prompts == {"query": "q: "}
+
+
+def test_a_data_dir_keeps_its_arithmetic(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """int8 vectors differ from exact ones by a cosine of about 0.99: a data dir's later vectors
+    are computed like its first, unless SEEALSO_PRECISION says otherwise (then it is said)."""
+    from indexer.store import Store
+
+    assert Settings().following(None, "int8").precision == "int8"
+    assert Settings().following(None, "exact").precision == "exact"
+    assert Settings().following(None, None).precision == "auto"  # a new data dir: the CPU decides
+    assert Settings(precision="fp32").following(None, "int8").precision == "fp32"
+    store = Store.open(tmp_path / "data", create=True)
+    assert store.recorded_arithmetic() is None
+    store.bind_model("unit/model", 3, "recipe", arithmetic="int8")
+    assert store.recorded_arithmetic() == "int8"
+    store.bind_model("unit/model", 3, "recipe", arithmetic="exact")
+    assert store.recorded_arithmetic() == "int8"  # the first vectors' stays recorded
+    assert "SEEALSO_PRECISION=int8 keeps them alike" in caplog.text
