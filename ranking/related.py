@@ -45,10 +45,11 @@ RANK_DEPTH = 100
 # catalog and cost as much).
 TELLING_TERMS, TELLING_NAMES = 10, 5
 # At most this many articles' postings read by that search (the sum of its words' document
-# frequencies): at 100,000 articles a search of every telling word read 26,000 and took 35 ms,
-# one within 1,000 reads about 830 and takes 3 ms (an uncached list 7.5 ms, 5.7 without this
-# channel), and changes the same 32 of the demo's 134 lists: rare words are what vectors miss.
-TELLING_POSTINGS = 1000
+# frequencies): rare words are what vectors miss, and common ones cost the most. At 100,000
+# articles (scripts/bench_service.py's) a search of every telling word read 26,000 postings and
+# took 35 ms; within 400 an uncached list takes 8.6 ms (3.3 without this channel), and the
+# demo's lists change as with no bound (32 of 134).
+TELLING_POSTINGS = 400
 # FTS5's unicode61 tokenizer splits at every character that is not a letter or a digit.
 _TOKEN = re.compile(r"[^\W_]+")
 
