@@ -158,6 +158,9 @@ def test_the_export_is_private(tmp_path: Path) -> None:
     assert len(modes) == 6  # the folder, its export folder, and four files
 
 
+QUANTIZE = embeddings.openvino.quantize
+
+
 def refuse_quantize(exported: Path, folder: Path, texts: object) -> None:
     raise RuntimeError("quantize should not run")
 
@@ -231,6 +234,19 @@ def test_a_model_that_cannot_be_quantized(
     assert isinstance(fallback, OpenVINOEmbedder) and fallback.precision == "fp32"
     assert "running it in fp32" in caplog.text
     with pytest.raises(SeealsoError, match=r"cannot quantize model .*quantize should not run"):
+        load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=cache, precision="int8")
+    # A quantization that fails while writing its folder leaves nothing behind.
+    import nncf
+    import openvino
+
+    def half_written(model: object, path: str, **options: object) -> None:
+        Path(path).write_text("half", encoding="utf-8")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(embeddings.openvino, "quantize", QUANTIZE)
+    monkeypatch.setattr(nncf, "quantize", lambda model, *args, **options: model)  # no minute of it
+    monkeypatch.setattr(openvino, "save_model", half_written)
+    with pytest.raises(SeealsoError, match=r"cannot quantize model .*disk full"):
         load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=cache, precision="int8")
     assert not [p for p in cache.iterdir() if "-int8-" in p.name or p.name.startswith(".")]
     with pytest.raises(SeealsoError, match="precision must be one of auto, exact, fp32, bf16, int8"):

@@ -8,6 +8,7 @@ import pytest
 
 from embeddings.hashing import HashingEmbedder
 from indexer.article import parse_article
+from indexer.overrides import Override
 from indexer.reader import read_articles
 from indexer.runner import index_articles, upsert_articles
 from indexer.store import Store
@@ -166,6 +167,18 @@ def test_the_event_loop_gets_a_cached_list_or_nothing(
     fresh = ranker.related_json("mali-1", k=3)
     assert b'"id":"mali-3"' not in fresh and ranker.cached_related_json("mali-1", k=3) is fresh
     assert Ranker(store, embedder, rules=NEUTRAL).cached_related_json("mali-1", k=3) is None  # no cache
+    # An editor's change of any list: the thread decides again.
+    store.catalog.set_override(Override("article", "cocoa-1", "mali-2", "pin", position=1), "alice")
+    assert ranker.cached_related_json("mali-1", k=3) is None
+    again = ranker.related_json("mali-1", k=3)
+    assert again is fresh and ranker.cached_related_json("mali-1", k=3) is again  # not its list: kept
+    # Statistics due to reload (a write, and their refresh interval past): the thread reloads them.
+    ranker.scorer.refresh_seconds = 0.0
+    write_one(store, embedder, {"id": "opera", "title": "Opera", "body": "tenor soprano aria"})
+    assert ranker.scorer.settled_epoch(store.catalog.seq()) is None
+    assert ranker.cached_related_json("mali-1", k=3) is None
+    ranker.related_json("mali-1", k=3)
+    assert ranker.scorer.settled_epoch(store.catalog.seq()) == store.catalog.seq()
 
 
 def test_an_article_that_shares_a_rare_name_is_a_candidate_however_far_its_vector(
