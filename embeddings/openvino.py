@@ -112,15 +112,21 @@ def export(source: str, folder: Path) -> None:
             "lowercase": bool(getattr(model[0], "do_lower_case", False)),
         }
         (work / "export.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        for file in work.iterdir():
-            file.chmod(0o600)
-        try:
-            os.rename(work, folder)
-        except OSError:  # another process exported the same model meanwhile: keep theirs
-            if not (folder / "export.json").exists():
-                raise
+        _publish(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _publish(work: Path, folder: Path) -> None:
+    """Make the finished `work` folder `folder`, its files private, in one rename; when another
+    process made the same folder meanwhile, keep theirs."""
+    for file in work.iterdir():
+        file.chmod(0o600)
+    try:
+        os.rename(work, folder)
+    except OSError:
+        if not (folder / "export.json").exists():
+            raise
 
 
 def calibration_texts(prompts: Mapping[str, str]) -> list[str]:
@@ -183,13 +189,7 @@ def quantize(exported: Path, folder: Path, texts: Sequence[str]) -> None:
         ov.save_model(quantized, str(work / "model.xml"), compress_to_fp16=False)
         shutil.copyfile(exported / "tokenizer.json", work / "tokenizer.json")
         (work / "export.json").write_text(json.dumps({**meta, "int8": True}, indent=1), encoding="utf-8")
-        for file in work.iterdir():
-            file.chmod(0o600)
-        try:
-            os.rename(work, folder)
-        except OSError:  # another process quantized the same export meanwhile: keep theirs
-            if not (folder / "export.json").exists():
-                raise
+        _publish(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
