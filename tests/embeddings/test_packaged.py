@@ -103,8 +103,11 @@ def test_a_data_dir_goes_on_with_its_model() -> None:
 def test_a_data_dir_keeps_its_arithmetic(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """int8 vectors differ from exact ones by a cosine of about 0.99: a data dir's later vectors
     are computed like its first, unless SEEALSO_PRECISION says otherwise (then it is said)."""
+    import logging
+
     from indexer.store import Store
 
+    caplog.set_level(logging.WARNING, logger="indexer.store")
     assert Settings().following(None, "int8").precision == "int8"
     assert Settings().following(None, "exact").precision == "exact"
     assert Settings().following(None, None).precision == "auto"  # a new data dir: the CPU decides
