@@ -96,19 +96,13 @@ class Article(BaseModel):
     @field_validator("keywords", mode="before")
     @classmethod
     def _keywords_list(cls, value: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
-            raise ValueError("must be a list of strings")
-        for item in value:
-            check_storable(item)
-        return tuple(value)
+        return _storable_strings(value, "strings")
 
     @field_validator("translations", mode="before")
     @classmethod
     def _translations_list(cls, value: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
-            raise ValueError("must be a list of article ids")
+        value = _storable_strings(value, "article ids")
         for item in value:
-            check_storable(item)
             if not item.strip() or len(item) > MAX_ID_LENGTH:
                 raise ValueError(f"must hold article ids (non-blank, at most {MAX_ID_LENGTH} characters)")
         return tuple(dict.fromkeys(value))
@@ -230,3 +224,12 @@ def _describe(error: Any) -> str:
     if error.get("type") == "missing":
         message = "is required"
     return f"{field}: {message}" if field else message
+
+
+def _storable_strings(value: Any, what: str) -> tuple[str, ...]:
+    """`value` as a tuple of strings SQLite can store, or a ValueError naming `what` it must hold."""
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"must be a list of {what}")
+    for item in value:
+        check_storable(item)
+    return tuple(value)
