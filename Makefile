@@ -3,8 +3,6 @@ VENV ?= .venv
 PYTHON ?= python3
 SEEALSO_PORT ?= 8000
 DEMO_DATA ?= demo-data
-# Who may sign in to the demo's editor page (JSON name → password).
-DEMO_EDITORS ?= {"editor": "demo"}
 BIN := $(VENV)/bin
 # A CPU build of PyTorch; an unpinned torch would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
@@ -16,20 +14,18 @@ export SEEALSO_PORT
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "seealso: creating $(VENV) and installing seealso with its dependencies (a few minutes, once)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "seealso: installing $(TORCH) (a CPU build)"
 	$(BIN)/pip install --quiet $(TORCH)
+	@echo "seealso: installing seealso and its test tools"
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+	@echo "seealso: installed; its command is $(BIN)/seealso (or: source $(BIN)/activate)"
 
+# `seealso demo` indexes the bundled articles and serves them, with a demo token for writes.
 demo: install
-	$(BIN)/seealso index seealso/demo/articles.jsonl --data-dir $(DEMO_DATA)
-	@echo
-	@echo "seealso demo is at http://127.0.0.1:$(SEEALSO_PORT)/"
-	@echo "  try http://127.0.0.1:$(SEEALSO_PORT)/v1/articles/mali-coup-01-en/related?k=5"
-	@echo "  editor page at http://127.0.0.1:$(SEEALSO_PORT)/editor  (sign in as editor / demo)"
-	@echo "  API docs at http://127.0.0.1:$(SEEALSO_PORT)/docs  (Ctrl-C stops it)"
-	@echo
-	SEEALSO_EDITOR_USERS='$(DEMO_EDITORS)' $(BIN)/seealso serve --data-dir $(DEMO_DATA) --host 127.0.0.1 --port $(SEEALSO_PORT)
+	$(BIN)/seealso demo --data-dir $(DEMO_DATA) --port $(SEEALSO_PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,15 +4,15 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from embeddings.base import Embedder
-from embeddings.document import DocumentRecipe, embed_articles
-from embeddings.spec import ModelSpec, model_spec
+from seealso.embeddings.base import Embedder
+from seealso.embeddings.document import DocumentRecipe, embed_articles
+from seealso.embeddings.spec import ModelSpec, model_spec
 from seealso.errors import SeealsoError
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "openvino")
-PRECISIONS = ("auto", "exact", "fp32", "bf16", "int8")  # OpenVINO's (`embeddings.openvino`)
+PRECISIONS = ("auto", "exact", "fp32", "bf16", "int8")  # OpenVINO's (`seealso.embeddings.openvino`)
 
 __all__ = [
     "DocumentRecipe",
@@ -53,7 +53,7 @@ def load_embedder(
         batch_size: texts per forward pass; default 32 with torch, 8 with OpenVINO (which sorts
             texts by length first, so smaller batches carry less padding).
         threads: OpenVINO's threads (0: all cores).
-        prompts: the query and passage prefixes, replacing the model's own (`embeddings.spec`).
+        prompts: the query and passage prefixes, replacing the model's own (`seealso.embeddings.spec`).
 
     `test/hashing` (optionally `test/hashing-DIM`) gives the deterministic test embedder; it exists for
     fast tests and is never a default.
@@ -64,12 +64,12 @@ def load_embedder(
     if precision not in PRECISIONS:
         raise SeealsoError(f"precision must be one of {', '.join(PRECISIONS)}")
     if model.startswith("test/hashing"):
-        from embeddings.hashing import HashingEmbedder
+        from seealso.embeddings.hashing import HashingEmbedder
 
         embedder: Embedder = HashingEmbedder.from_name(model)
         embedder.languages = None if chosen == "card" else chosen  # type: ignore[assignment]
         return embedder
-    from embeddings.sentence import SentenceTransformerEmbedder, card_languages, pick_device
+    from seealso.embeddings.sentence import SentenceTransformerEmbedder, card_languages, pick_device
 
     spec = model_spec(model, prompts=prompts, cache_dir=cache_dir)
     assert spec.source is not None
@@ -82,7 +82,7 @@ def load_embedder(
         return with_torch()
     if cache_dir is None:
         raise SeealsoError("the openvino backend needs a folder to keep the exported model in")
-    from embeddings import openvino
+    from seealso.embeddings import openvino
 
     folder = Path(cache_dir) / openvino.export_key(spec.name, spec.source)
     if not (folder / "export.json").exists():
@@ -143,7 +143,7 @@ def model_identity(model: str, prompts: Mapping[str, str] | None = None) -> str:
     """The identity an index records for `model` (what `load_embedder(model).name` is), without
     loading or building it."""
     if model.startswith("test/hashing"):
-        from embeddings.hashing import HashingEmbedder
+        from seealso.embeddings.hashing import HashingEmbedder
 
         return HashingEmbedder.from_name(model).name
     return model_spec(model, prompts=prompts, build=False).identity

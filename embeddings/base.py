@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from embeddings.spec import ModelSpec
+    from seealso.embeddings.spec import ModelSpec
 
 
 class Embedder(ABC):
@@ -22,7 +22,7 @@ class Embedder(ABC):
         languages: the ISO 639-1 codes of the languages the model was trained on; None for all.
         runtime: what runs the model, for people to read ("torch cpu", "openvino bf16").
         prompts: the prefix the model expects before a text of each role ("query": a search,
-            "passage": an article), part of its identity (`embeddings.spec`).
+            "passage": an article), part of its identity (`seealso.embeddings.spec`).
     """
 
     name: str

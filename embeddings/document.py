@@ -24,7 +24,7 @@ fr-fr / monolingual, or cross-lingual) and scripts/eval_sections.py (BBC same-se
 People judge two news articles related by what their leads say; later passages add detail that
 dilutes that (and cost one more forward pass each). With e5, whose window holds most of a lead,
 the headline embedded apart only over-weighs it. A data dir keeps the recipe it was built with
-(`indexer.runner.bind_embedder`). `--max-chunks` in those scripts measures others.
+(`seealso.indexer.runner.bind_embedder`). `--max-chunks` in those scripts measures others.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Protocol
 
 import numpy as np
 
-from embeddings.base import Embedder, normalize
+from seealso.embeddings.base import Embedder, normalize
 
 _IDENTITY = re.compile(r"passages-v2:chunks=(\d+):lead=([\d.e+-]+):budget=([\d.e+-]+):title=([\d.e+-]+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…»\"”])\s+|\n+")

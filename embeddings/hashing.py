@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from embeddings.base import Embedder
+from seealso.embeddings.base import Embedder
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.base import Embedder
+from seealso.embeddings.base import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def export(source: str, folder: Path) -> None:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
-    from embeddings.sentence import model_kwargs
+    from seealso.embeddings.sentence import model_kwargs
 
     hf_logging.disable_progress_bar()
     model = SentenceTransformer(source, device="cpu", model_kwargs=model_kwargs(source)).eval()

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.base import Embedder
-from embeddings.spec import ModelSpec, model_spec
+from seealso.embeddings.base import Embedder
+from seealso.embeddings.spec import ModelSpec, model_spec
 from seealso.errors import SeealsoError
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class SentenceTransformerEmbedder(Embedder):
         cache_dir: Path | None = None,
     ) -> None:
         """Args:
-        model: a name or folder (resolved by `embeddings.spec.model_spec`), or its spec.
+        model: a name or folder (resolved by `seealso.embeddings.spec.model_spec`), or its spec.
         languages: the languages the model reads, None for all, or "card" to read them from the
             model card (README.md) of its folder.
         cache_dir: where a packaged model that is rebuilt is kept.

@@ -1,6 +1,6 @@
 """Which model a name means, where its files are, and its conventions: together, its identity.
 
-A model is named by a packaged name (`embeddings.packaged`), a folder, or a sentence-transformers
+A model is named by a packaged name (`seealso.embeddings.packaged`), a folder, or a sentence-transformers
 hub name. Its conventions are the prefixes it expects before a query and before a passage (e5's
 "query: " and "passage: "); an index built with one convention is meaningless searched with
 another, so the prefixes are part of the identity recorded in the data dir. They come, first
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embeddings.packaged import E5_PROMPTS, folder_of, packaged
+from seealso.embeddings.packaged import E5_PROMPTS, folder_of, packaged
 from seealso.errors import SeealsoError
 
 ROLES = ("query", "passage")
@@ -34,7 +34,7 @@ class ModelSpec:
     Attributes:
         name: the packaged name, the folder's absolute path, or the hub name.
         source: what sentence-transformers loads (a folder or a hub name); None until a packaged
-            model that is rebuilt (`embeddings.packaged`) has been built.
+            model that is rebuilt (`seealso.embeddings.packaged`) has been built.
         prompts: the prefix of each role ("query", "passage"), "" for none.
     """
 

@@ -18,7 +18,7 @@ from itertools import pairwise
 
 import Stemmer
 
-from indexer.article import Article, keyword_key
+from seealso.indexer.article import Article, keyword_key
 
 STEMMERS = {
     "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",

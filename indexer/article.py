@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from indexer import dates
 from seealso.errors import InvalidArticle
+from seealso.indexer import dates
 
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 # What no stored text may hold: NUL, and lone surrogates (from invalid UTF-8 read with
@@ -42,7 +42,7 @@ class Article(BaseModel):
     updated_at: str | None = None
     # Ids of the same story in other languages (declared by the site; seealso finds others too).
     translations: tuple[str, ...] = ()
-    # "given" by the record, "detected" from its text (`indexer.languages`), or the "default"
+    # "given" by the record, "detected" from its text (`seealso.indexer.languages`), or the "default"
     # (English) when the record has none and its text is too short to tell.
     language_source: str = "given"
 
@@ -67,7 +67,7 @@ class Article(BaseModel):
             data.pop("translations", None)
         data.pop("language_source", None)  # seealso's to say
         if "language" not in data and any(isinstance(data.get(k), str) for k in ("title", "summary", "body")):
-            from indexer.languages import detect
+            from seealso.indexer.languages import detect
 
             text = " ".join(str(data.get(k) or "") for k in ("title", "summary", "body"))
             found = detect(text) if not _UNSTORABLE.search(text) else None

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from indexer import files, lexicon
-from indexer import overrides as editing
-from indexer.article import Article, keyword_key
-from indexer.dates import now as utc_now
 from seealso.errors import InvalidOverride
+from seealso.indexer import files, lexicon
+from seealso.indexer import overrides as editing
+from seealso.indexer.article import Article, keyword_key
+from seealso.indexer.dates import now as utc_now
 
 
 def _m002_keywords(db: sqlite3.Connection) -> None:
@@ -72,7 +72,7 @@ def _m008_whole_names(db: sqlite3.Connection) -> None:
 
 def _m006_four_digit_years(db: sqlite3.Connection) -> None:
     """Dates stored with a year below 1000 written in fewer than four digits ("999-06-01T00:00:00Z",
-    before `indexer.dates`) get four, so that they sort and parse like every other."""
+    before `seealso.indexer.dates`) get four, so that they sort and parse like every other."""
     for table, column in (
         ("articles", "published_at"),
         ("articles", "updated_at"),

@@ -24,7 +24,7 @@ _lock = threading.Lock()
 def _detector() -> Any:
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-    from indexer.analysis import STEMMERS
+    from seealso.indexer.analysis import STEMMERS
 
     codes = [getattr(IsoCode639_1, code.upper(), None) for code in (*STEMMERS, "zh", "ja", "ko")]
     builder = LanguageDetectorBuilder.from_iso_codes_639_1(*[c for c in codes if c is not None])

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.analysis import article_names, article_terms
-from indexer.article import Article
+from seealso.indexer.analysis import article_names, article_terms
+from seealso.indexer.article import Article
 
 NAME = "name"
 

@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from indexer import files
+from seealso.indexer import files
 
 FORMAT_VERSION = 1
 

@@ -23,9 +23,9 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from indexer import dates
-from indexer.article import check_storable, keyword_key
 from seealso.errors import InvalidOverride
+from seealso.indexer import dates
+from seealso.indexer.article import check_storable, keyword_key
 
 SCOPES = ("article", "keyword", "keyword_related")
 ACTIONS = ("pin", "block", "link")

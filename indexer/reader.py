@@ -1,7 +1,7 @@
 """Stream article records from JSON Lines or CSV, one at a time, with their line numbers.
 
 A bad line becomes a `Rejected` item with its line number and reason; it never stops the stream:
-not valid UTF-8, not JSON, nested too deep, or not a valid article (see `indexer.article`).
+not valid UTF-8, not JSON, nested too deep, or not a valid article (see `seealso.indexer.article`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from indexer.article import Article, parse_article
 from seealso.errors import InputError, InvalidArticle
+from seealso.indexer.article import Article, parse_article
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".jsonlines"}
 CSV_SUFFIXES = {".csv"}

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from embeddings import DocumentRecipe, Embedder, embed_articles
-from embeddings.document import DEFAULT_RECIPE
-from indexer.article import Article
-from indexer.catalog import Write
-from indexer.reader import Item, Record, Rejected
-from indexer.store import Store
+from seealso.embeddings import DocumentRecipe, Embedder, embed_articles
+from seealso.embeddings.document import DEFAULT_RECIPE
 from seealso.errors import InvalidArticle
+from seealso.indexer.article import Article
+from seealso.indexer.catalog import Write
+from seealso.indexer.reader import Item, Record, Rejected
+from seealso.indexer.store import Store
 
 
 @dataclass
@@ -108,7 +108,7 @@ def index_articles(
     Args:
         store: the data dir to write to; its model must be the embedder's.
         embedder: turns article passages into vectors.
-        items: records and rejections, as `indexer.reader.read_articles` yields them.
+        items: records and rejections, as `seealso.indexer.reader.read_articles` yields them.
         recipe: which text of an article is embedded (default: the data dir's; see bind_embedder).
         prune: delete articles absent from `items` (a full export) at the end; skipped when a line
             without a readable id was rejected, since the export is then not known to be complete.

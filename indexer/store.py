@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.packaged import MINILM_NAME
-from indexer import files
-from indexer.catalog import Catalog, utc_now
-from indexer.manifest import Manifest
-from indexer.vectors import VectorIndex, choose_kind
+from seealso.embeddings.packaged import MINILM_NAME
 from seealso.errors import IndexNotFound, ModelMismatch, SeealsoError
+from seealso.indexer import files
+from seealso.indexer.catalog import Catalog, utc_now
+from seealso.indexer.manifest import Manifest
+from seealso.indexer.vectors import VectorIndex, choose_kind
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Store:
     """Args:
     data_dir: the folder of the catalog, the snapshots and the manifest.
     catalog: the open catalog.
-    index_kind: 'auto' (by size, see `indexer.vectors.choose_kind`), or 'flat', 'hnsw' or 'ivf'.
+    index_kind: 'auto' (by size, see `seealso.indexer.vectors.choose_kind`), or 'flat', 'hnsw' or 'ivf'.
     """
 
     def __init__(self, data_dir: Path, catalog: Catalog, index_kind: str = "auto") -> None:

@@ -36,7 +36,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer import files
+from seealso.indexer import files
 
 KINDS = ("flat", "hnsw", "ivf")
 EXACT_LIMIT = 20_000

@@ -3,9 +3,9 @@
 Nothing here imports a web framework.
 """
 
-from ranking.filters import Filters, InvalidFilter
-from ranking.keywords import KeywordNotFound, Keywords
-from ranking.related import LinkCheck, Ranker, RelatedItem, RelatedList
+from seealso.ranking.filters import Filters, InvalidFilter
+from seealso.ranking.keywords import KeywordNotFound, Keywords
+from seealso.ranking.related import LinkCheck, Ranker, RelatedItem, RelatedList
 
 __all__ = [
     "Filters",

@@ -102,7 +102,7 @@ class ListCache(Generic[T]):
     ) -> None:
         """Drop the lists that read one of `vids`, or whose pool an upserted article could enter:
         by its vector (`vectors`, of the vids `upserted`) or by one of its `words` (the full-text
-        tokens of its words and names: `ranking.related.search_tokens`).
+        tokens of its words and names: `seealso.ranking.related.search_tokens`).
 
         Args:
             margin: how far the index's scores may be from these exact dot products.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from indexer import dates
-from indexer.article import Article
 from seealso.errors import SeealsoError
+from seealso.indexer import dates
+from seealso.indexer.article import Article
 
 
 class InvalidFilter(SeealsoError):

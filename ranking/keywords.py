@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.base import normalize
-from indexer.article import Article, keyword_key
-from indexer.overrides import Override
-from indexer.store import Store
-from ranking.filters import Filters
-from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
-from ranking.related import NO_FILTERS, Ranker, RelatedItem, compact_json
+from seealso.embeddings.base import normalize
 from seealso.errors import KeywordNotFound
+from seealso.indexer.article import Article, keyword_key
+from seealso.indexer.overrides import Override
+from seealso.indexer.store import Store
+from seealso.ranking.filters import Filters
+from seealso.ranking.overrides import ORIGINS, active_edits, editor_reason, merge
+from seealso.ranking.related import NO_FILTERS, Ranker, RelatedItem, compact_json
 
 # A tagged article's score gets this bonus: the tag is an editor's word that it is on the subject.
 TAG_BONUS = 0.15

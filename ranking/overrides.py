@@ -1,4 +1,4 @@
-"""How editors' overrides (`indexer.overrides`) change a list built by the ranking.
+"""How editors' overrides (`seealso.indexer.overrides`) change a list built by the ranking.
 
 Blocked targets never appear. Pinned targets appear at their positions, and manual links appear
 where their score puts them (or at their position when they have one); both are marked with their
@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from indexer.article import keyword_key
-from indexer.catalog import Catalog, utc_now
-from indexer.overrides import SCOPES, AuditEntry, Override
 from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, OverrideNotFound
+from seealso.indexer.article import keyword_key
+from seealso.indexer.catalog import Catalog, utc_now
+from seealso.indexer.overrides import SCOPES, AuditEntry, Override
 
 T = TypeVar("T")
 

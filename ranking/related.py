@@ -1,8 +1,8 @@
 """Related articles for an article or a text, and the relevance score of any pair of articles.
 
-The relevance score (`ranking.scoring`) ranks related lists, is returned by `check-links` and by
+The relevance score (`seealso.ranking.scoring`) ranks related lists, is returned by `check-links` and by
 the API. A list is built in three steps: candidates from the vector index (filters applied before
-the cut), their relevance to the source, then the list rules (`ranking.shaping`).
+the cut), their relevance to the source, then the list rules (`seealso.ranking.shaping`).
 """
 
 from __future__ import annotations
@@ -20,22 +20,22 @@ from typing import Any
 
 import numpy as np
 
-from embeddings import Embedder
-from indexer.analysis import names as text_names
-from indexer.analysis import terms as text_terms
-from indexer.article import Article
-from indexer.catalog import Entry
-from indexer.overrides import Override
-from indexer.store import Store
-from indexer.vectors import SCORE_ERROR
-from ranking.cache import Cached, ListCache
-from ranking.filters import Filters
-from ranking.overrides import ORIGINS, active_edits, editor_reason, merge
-from ranking.scoring import Profile, Relevance, Scorer, empty_profile
-from ranking.shaping import Candidate, ListRules, shape
-from ranking.translations import Version
-from ranking.translations import groups as translation_groups
+from seealso.embeddings import Embedder
 from seealso.errors import ArticleNotFound, SeealsoError
+from seealso.indexer.analysis import names as text_names
+from seealso.indexer.analysis import terms as text_terms
+from seealso.indexer.article import Article
+from seealso.indexer.catalog import Entry
+from seealso.indexer.overrides import Override
+from seealso.indexer.store import Store
+from seealso.indexer.vectors import SCORE_ERROR
+from seealso.ranking.cache import Cached, ListCache
+from seealso.ranking.filters import Filters
+from seealso.ranking.overrides import ORIGINS, active_edits, editor_reason, merge
+from seealso.ranking.scoring import Profile, Relevance, Scorer, empty_profile
+from seealso.ranking.shaping import Candidate, ListRules, shape
+from seealso.ranking.translations import Version
+from seealso.ranking.translations import groups as translation_groups
 
 NO_FILTERS = Filters()
 # How deep check-links looks for a link target in the source's ranking.
@@ -160,7 +160,7 @@ def telling_words(
 
 def search_tokens(words: Iterable[str]) -> frozenset[str]:
     """The tokens the full-text index splits `words` into (or finer): a query word or name
-    can match an article only if the two share one (see `ranking.cache`)."""
+    can match an article only if the two share one (see `seealso.ranking.cache`)."""
     return frozenset(token for word in words for token in _TOKEN.findall(word.casefold()))
 
 
@@ -519,7 +519,7 @@ class Ranker:
     def _stories(
         self, candidates: list[Candidate], source: Entry | None, vector: np.ndarray, depth: int
     ) -> tuple[list[Candidate], list[int]]:
-        """One candidate a story (`ranking.translations`): the others of its group go into its
+        """One candidate a story (`seealso.ranking.translations`): the others of its group go into its
         `translations`, and the group shows its version in the source's language, else its best.
         A translation is a near-duplicate, so it is looked for among twice `depth` articles
         nearest the source (one more search), not only among the candidates.

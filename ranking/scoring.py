@@ -13,7 +13,7 @@
               weight is shared out between the others in proportion)
     names   = cosine of their TF-IDF name vectors
 
-Terms are stemmed per language (`indexer.analysis`) and weighted by IDF among the catalog's
+Terms are stemmed per language (`seealso.indexer.analysis`) and weighted by IDF among the catalog's
 articles in the same language (so each language's common words weigh little); names by IDF
 among all articles.
 The square roots put the sparse cosines, which sit near 0 for unrelated articles, on the scale of
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.lexicon import NAME, term_kind
-from indexer.store import Store
+from seealso.indexer.lexicon import NAME, term_kind
+from seealso.indexer.store import Store
 
 
 @dataclass(frozen=True)

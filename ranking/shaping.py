@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from indexer import dates
-from ranking.scoring import Profile, Relevance
+from seealso.indexer import dates
+from seealso.ranking.scoring import Profile, Relevance
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer import dates
+from seealso.indexer import dates
 
 TRANSLATION_DAYS = 2.0
 TRANSLATION_SIMILARITY = 0.5

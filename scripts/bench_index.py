@@ -34,11 +34,11 @@ from pathlib import Path
 
 from _common import ROOT, shared_file
 
-from embeddings.document import DEFAULT_RECIPE
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
 from seealso.config import DEFAULT_MODEL, Settings
+from seealso.embeddings.document import DEFAULT_RECIPE
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
 
 
 def bbc_lines(limit: int | None) -> list[str]:
@@ -70,8 +70,8 @@ def query_ms(settings: Settings) -> float:
 def throughput(args: argparse.Namespace) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from embeddings import model_spec
-    from indexer.article import parse_article
+    from seealso.embeddings import model_spec
+    from seealso.indexer.article import parse_article
 
     lines = bbc_lines(args.limit)
     with tempfile.TemporaryDirectory() as tmp:

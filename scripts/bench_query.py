@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from _common import ROOT  # noqa: F401  (puts the project on the path)
 
-from embeddings import load_embedder
-from embeddings.openvino import OpenVINOEmbedder
 from seealso.config import DEFAULT_MODEL
+from seealso.embeddings import load_embedder
+from seealso.embeddings.openvino import OpenVINOEmbedder
 
 WORDS = [
     "gold",

@@ -31,13 +31,13 @@ import faiss
 import numpy as np
 from _common import ROOT, shared_file
 
-import indexer.vectors as vectors_module
-from embeddings.base import normalize
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
-from indexer.vectors import VectorIndex
+import seealso.indexer.vectors as vectors_module
 from seealso.config import Settings
+from seealso.embeddings.base import normalize
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.indexer.vectors import VectorIndex
 
 QUERIES = 1000
 K = 10

@@ -31,13 +31,13 @@ from pathlib import Path
 import numpy as np
 from _common import ROOT, shared_file
 
-from embeddings.base import normalize
-from indexer.article import parse_article
-from indexer.catalog import Write
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
 from seealso.config import Settings
+from seealso.embeddings.base import normalize
+from seealso.indexer.article import parse_article
+from seealso.indexer.catalog import Write
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
 
 LUA = """
 local paths = {}

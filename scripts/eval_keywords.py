@@ -31,14 +31,14 @@ from pathlib import Path
 import numpy as np
 from _common import shared_file
 
-from embeddings import Embedder, load_embedder
-from embeddings.base import normalize
-from indexer.reader import read_articles, validate_record
-from indexer.runner import index_articles
-from indexer.store import Store
-from ranking import Keywords, Ranker
 from seealso.config import DEFAULT_MODEL, Settings
 from seealso.demo import ARTICLES
+from seealso.embeddings import Embedder, load_embedder
+from seealso.embeddings.base import normalize
+from seealso.indexer.reader import read_articles, validate_record
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Keywords, Ranker
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from _common import shared_file
 
-from embeddings import load_embedder
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
-from ranking import Ranker
 from seealso.config import DEFAULT_MODEL, Settings
+from seealso.embeddings import load_embedder
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Ranker
 
 
 def near_duplicates(articles: list[dict[str, str]], count: int, seed: int = 7) -> list[dict[str, str]]:

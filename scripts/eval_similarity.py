@@ -24,13 +24,13 @@ import numpy as np
 from _common import shared_file
 from scipy.stats import pearsonr, spearmanr
 
-from embeddings import load_embedder
-from embeddings.document import DocumentRecipe
-from indexer.reader import validate_record
-from indexer.runner import index_articles
-from indexer.store import Store
-from ranking import Ranker
 from seealso.config import DEFAULT_MODEL
+from seealso.embeddings import load_embedder
+from seealso.embeddings.document import DocumentRecipe
+from seealso.indexer.reader import validate_record
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Ranker
 
 
 def article(article_id: str, text: str, language: str) -> dict[str, str]:

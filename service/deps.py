@@ -14,10 +14,10 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from indexer.store import Store
-from ranking import Filters, Keywords, Ranker
-from ranking.shaping import ListRules
 from seealso.config import Settings
+from seealso.indexer.store import Store
+from seealso.ranking import Filters, Keywords, Ranker
+from seealso.ranking.shaping import ListRules
 
 
 async def get_settings(request: Request) -> Settings:

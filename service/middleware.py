@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from indexer.reader import MAX_JSON_DEPTH, too_deep
+from seealso.indexer.reader import MAX_JSON_DEPTH, too_deep
 
 log = logging.getLogger("seealso.service")
 Scope = MutableMapping[str, Any]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from embeddings import Embedder
-from embeddings.hashing import HashingEmbedder
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
+from seealso.embeddings import Embedder
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_ARTICLES = ROOT / "seealso" / "demo" / "articles.jsonl"
@@ -54,8 +54,8 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_embedder(model_cache: Path) -> Embedder:
     """The default model as users get it on a CPU: exported once, run by OpenVINO."""
-    from embeddings import load_embedder
     from seealso.config import DEFAULT_MODEL
+    from seealso.embeddings import load_embedder
 
     return load_embedder(DEFAULT_MODEL, device="cpu", backend="auto", cache_dir=model_cache)
 
@@ -63,8 +63,8 @@ def real_embedder(model_cache: Path) -> Embedder:
 @pytest.fixture(scope="session")
 def torch_embedder(model_cache: Path) -> Embedder:
     """The default model run by sentence-transformers and torch."""
-    from embeddings.sentence import SentenceTransformerEmbedder
     from seealso.config import DEFAULT_MODEL
+    from seealso.embeddings.sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(DEFAULT_MODEL, device="cpu", cache_dir=model_cache)
 

@@ -174,7 +174,7 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
 
 def test_hash_password_prints_a_hash_that_signs_in(cli, tmp_path: Path) -> None:
     from seealso.config import Settings
-    from service.editor.auth import Editors
+    from seealso.service.editor.auth import Editors
 
     result = cli("hash-password", stdin="builder\nbuilder\n")
     assert result.exit_code == 0
@@ -251,7 +251,7 @@ def test_serve_refuses_empty_secrets_in_one_line(
 
 
 def test_one_batch_writer_at_a_time_and_nothing_embedded_twice(tmp_path: Path) -> None:
-    from indexer.store import Store
+    from seealso.indexer.store import Store
 
     path = tmp_path / "many.jsonl"
     lines = (json.dumps({"id": f"a{i}", "title": f"Story {i}", "body": f"words {i}"}) for i in range(1500))

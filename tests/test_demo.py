@@ -9,20 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import Embedder, model_identity
-from embeddings.hashing import HashingEmbedder
-from embeddings.packaged import MINILM_NAME
-from embeddings.sentence import SentenceTransformerEmbedder
-from indexer.article import keyword_key
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
-from ranking import Ranker
-from ranking.filters import Filters
-from ranking.keywords import Keywords
-from ranking.related import RelatedItem
 from seealso.config import DEFAULT_MODEL
+from seealso.embeddings import Embedder, model_identity
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.embeddings.packaged import MINILM_NAME
+from seealso.embeddings.sentence import SentenceTransformerEmbedder
 from seealso.errors import ArticleNotFound, ModelMismatch
+from seealso.indexer.article import keyword_key
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Ranker
+from seealso.ranking.filters import Filters
+from seealso.ranking.keywords import Keywords
+from seealso.ranking.related import RelatedItem
 
 pytestmark = pytest.mark.model
 
@@ -217,3 +217,31 @@ def test_a_story_appears_once_with_its_other_language(demo_dir: Path) -> None:
         "url": shown.translations[0].url,
         "title": shown.translations[0].title,
     }
+
+
+def test_seealso_demo_indexes_and_serves_with_its_token(model_cache: Path, tmp_path: Path) -> None:
+    """`seealso demo` alone (no make): the demo indexed, served, the printed token writes."""
+    import json
+    import os
+    import urllib.request
+
+    from tests.service.test_app import free_port, serving
+
+    data_dir = tmp_path / "demo"
+    shutil.copytree(model_cache, data_dir / "models")  # the session's export: no second export
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEEALSO_")}
+    env["SEEALSO_PORT"] = str(free_port())
+    with serving(env, "--data-dir", str(data_dir), command="demo", within=300) as base:
+        with urllib.request.urlopen(f"{base}/v1/articles/mali-coup-01-en/related?k=3") as response:
+            assert len(json.load(response)["items"]) == 3
+        body = {"title": "Bamako junta extends transition", "body": "The junta in Bamako extends it."}
+        request = urllib.request.Request(
+            f"{base}/v1/articles/demo-write-1",
+            data=json.dumps(body).encode(),
+            method="PUT",
+            headers={"Authorization": "Bearer demo-token", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 201  # created
+        with urllib.request.urlopen(f"{base}/v1/articles/demo-write-1") as response:
+            assert json.load(response)["title"] == body["title"]

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.hashing import HashingEmbedder
-from embeddings.sentence import SentenceTransformerEmbedder, model_card_languages
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
-from ranking import Ranker
-from ranking.scoring import COVERED, UNCOVERED
-from ranking.shaping import ListRules
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.embeddings.sentence import SentenceTransformerEmbedder, model_card_languages
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Ranker
+from seealso.ranking.scoring import COVERED, UNCOVERED
+from seealso.ranking.shaping import ListRules
 
 pytestmark = pytest.mark.model
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -133,7 +133,7 @@ def test_model_card_languages(tmp_path: Path, front: str, expected: frozenset[st
 
 
 def test_a_keyword_page_shows_a_story_once(ranker: Ranker) -> None:
-    from ranking import Keywords
+    from seealso.ranking import Keywords
 
     page = Keywords(ranker).articles("Mali", k=20)
     shown = [i.article.id for i in page.items]

@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer import files
 from seealso.config import Settings
+from seealso.indexer import files
 
 COOKIE = "seealso_editor"
 LOGIN_COOKIE = "seealso_login"

@@ -1,7 +1,7 @@
 """/editor: server-rendered pages where editors see suggested links, understand them and correct them.
 
 Reading needs a signed-in editor unless `editor_public_read` is set; every change needs one and the
-session's CSRF token. Changes go through `ranking.overrides`, as the API's do, and are logged.
+session's CSRF token. Changes go through `seealso.ranking.overrides`, as the API's do, and are logged.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from indexer.article import is_web_url, keyword_key
-from indexer.reader import link_pairs
-from indexer.store import Store
-from ranking import Ranker, overrides
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, KeywordNotFound, SeealsoError
-from service.deps import HeavyRequests
-from service.editor.auth import (
+from seealso.indexer.article import is_web_url, keyword_key
+from seealso.indexer.reader import link_pairs
+from seealso.indexer.store import Store
+from seealso.ranking import Ranker, overrides
+from seealso.service.deps import HeavyRequests
+from seealso.service.editor.auth import (
     COOKIE,
     DEVICE_COOKIE,
     DEVICE_SECONDS,
@@ -37,7 +37,7 @@ from service.editor.auth import (
     TooManyAttempts,
     csrf_ok,
 )
-from service.editor.pictures import SIZE, neighbourhood
+from seealso.service.editor.pictures import SIZE, neighbourhood
 
 router = APIRouter(prefix="/editor", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

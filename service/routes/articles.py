@@ -7,15 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from indexer.article import parse_article
-from indexer.catalog import Catalog, Entry
-from indexer.runner import bind_embedder, upsert_articles
-from ranking.related import article_dict, translation_dict
 from seealso.errors import ArticleNotFound, InvalidArticle
-from service.caching import cached_json
-from service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, StoreDep, Writer
-from service.middleware import decoded
-from service.schemas import ArticleDetail, Error, RelatedOut, Upserted
+from seealso.indexer.article import parse_article
+from seealso.indexer.catalog import Catalog, Entry
+from seealso.indexer.runner import bind_embedder, upsert_articles
+from seealso.ranking.related import article_dict, translation_dict
+from seealso.service.caching import cached_json
+from seealso.service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, StoreDep, Writer
+from seealso.service.middleware import decoded
+from seealso.service.schemas import ArticleDetail, Error, RelatedOut, Upserted
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Error}, 422: {"model": Error}}

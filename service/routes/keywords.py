@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.caching import cached_json
-from service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
-from service.middleware import decoded
-from service.schemas import Error, KeywordArticlesOut, RelatedKeywordsOut
+from seealso.service.caching import cached_json
+from seealso.service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
+from seealso.service.middleware import decoded
+from seealso.service.schemas import Error, KeywordArticlesOut, RelatedKeywordsOut
 
 router = APIRouter(prefix="/v1/keywords", tags=["keywords"])
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
-from ranking import overrides
-from service.deps import Author, StoreDep, Writer
-from service.middleware import decoded
-from service.schemas import Error, OverrideIn, OverrideOut, OverridesOut
+from seealso.ranking import overrides
+from seealso.service.deps import Author, StoreDep, Writer
+from seealso.service.middleware import decoded
+from seealso.service.schemas import Error, OverrideIn, OverrideOut, OverridesOut
 
 router = APIRouter(tags=["overrides"], dependencies=[Writer])
 ERRORS: dict[int | str, dict[str, Any]] = {

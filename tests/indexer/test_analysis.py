@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.analysis import article_names, names, terms
-from indexer.article import parse_article
-from indexer.catalog import Catalog, Write
+from seealso.indexer.analysis import article_names, names, terms
+from seealso.indexer.article import parse_article
+from seealso.indexer.catalog import Catalog, Write
 
 
 def test_names_are_whole_and_real() -> None:

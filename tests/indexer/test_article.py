@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.article import parse_article
 from seealso.errors import InvalidArticle
+from seealso.indexer.article import parse_article
 
 
 def test_full_record_is_normalized() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer import dates
+from seealso.indexer import dates
 
 OFFSETS = st.builds(
     timezone,

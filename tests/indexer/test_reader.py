@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.reader import MAX_JSON_DEPTH, Record, Rejected, count_lines, parse_json, read_articles
 from seealso.errors import InputError
+from seealso.indexer.reader import MAX_JSON_DEPTH, Record, Rejected, count_lines, parse_json, read_articles
 
 
 def summarize(path: Path) -> list[tuple[int, str]]:

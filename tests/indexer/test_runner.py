@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.hashing import HashingEmbedder
-from indexer import runner
-from indexer.reader import read_articles
-from indexer.runner import StrictStop, index_articles, validate_all
-from indexer.store import Store
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer import runner
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import StrictStop, index_articles, validate_all
+from seealso.indexer.store import Store
 
 
 def articles(n: int, *, prefix: str = "a", edit: dict[int, str] | None = None) -> list[dict[str, object]]:

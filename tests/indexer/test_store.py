@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.hashing import HashingEmbedder
-from indexer.article import parse_article
-from indexer.catalog import Write
-from indexer.store import Store
+from seealso.embeddings.hashing import HashingEmbedder
 from seealso.errors import IndexNotFound, ModelMismatch
+from seealso.indexer.article import parse_article
+from seealso.indexer.catalog import Write
+from seealso.indexer.store import Store
 
 
 def write(store: Store, article_id: str, vector: list[float]) -> None:
@@ -54,7 +54,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
 def test_a_new_migration_upgrades_an_existing_catalog(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from indexer import catalog
+    from seealso.indexer import catalog
 
     monkeypatch.setattr(catalog, "MIGRATIONS", catalog.MIGRATIONS[:1])
     old = Store.open(tmp_path / "d", create=True)
@@ -208,7 +208,7 @@ def test_dates_stored_with_short_years_get_four_digits(
 ) -> None:
     """Before every date had a four-digit year, 0999-06-01 was stored as 999-06-01T00:00:00Z, which
     sorts after 2020 and does not parse: m006 rewrites such dates."""
-    from indexer import catalog
+    from seealso.indexer import catalog
 
     monkeypatch.setattr(catalog, "MIGRATIONS", catalog.MIGRATIONS[:5])
     old = Store.open(tmp_path / "d", create=True)
@@ -237,7 +237,7 @@ def test_the_cache_state_never_waits_for_a_writer(bound: Store) -> None:
     import threading
     import time
 
-    from indexer.overrides import Override
+    from seealso.indexer.overrides import Override
 
     catalog = bound.catalog
     before = (catalog.seq(), catalog.overrides_version())

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.vectors import KINDS, VectorIndex, _new_faiss_index, choose_kind, ivf_lists
+from seealso.indexer.vectors import KINDS, VectorIndex, _new_faiss_index, choose_kind, ivf_lists
 
 # IVF keeps vectors in 8 bits: what comes back is within this of what went in.
 TOLERANCE = {"flat": 1e-6, "hnsw": 1e-6, "ivf": 0.05}

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from embeddings.document import DEFAULT_RECIPE
-from embeddings.hashing import HashingEmbedder
-from indexer.article import parse_article
-from indexer.overrides import Override
-from indexer.runner import upsert_articles
-from indexer.store import Store
-from ranking import Filters, Keywords, Ranker
-from ranking.related import search_tokens, telling_words
-from ranking.shaping import ListRules
+from seealso.embeddings.document import DEFAULT_RECIPE
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer.article import parse_article
+from seealso.indexer.overrides import Override
+from seealso.indexer.runner import upsert_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Filters, Keywords, Ranker
+from seealso.ranking.related import search_tokens, telling_words
+from seealso.ranking.shaping import ListRules
 
 TOPICS = {
     "mali": "mali bamako junta coup soldiers sahel transition ecowas sanctions president",

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.hashing import HashingEmbedder
-from indexer.article import parse_article
-from indexer.overrides import Override
-from indexer.reader import read_articles
-from indexer.runner import index_articles, upsert_articles
-from indexer.store import Store
-from ranking import Filters, Ranker
-from ranking.related import NO_FILTERS
-from ranking.shaping import ListRules
+from seealso.embeddings.hashing import HashingEmbedder
 from seealso.errors import ArticleNotFound
+from seealso.indexer.article import parse_article
+from seealso.indexer.overrides import Override
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles, upsert_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Filters, Ranker
+from seealso.ranking.related import NO_FILTERS
+from seealso.ranking.shaping import ListRules
 
 # Plain ranking by relevance: these tests check the plumbing; the list rules have their own tests.
 NEUTRAL = ListRules(min_score=0.0, duplicate_similarity=2.0, half_life_days=0.0, diversity=0.0)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from ranking.scoring import Relevance
-from ranking.shaping import Candidate, ListRules, freshness, shape
+from seealso.ranking.scoring import Relevance
+from seealso.ranking.shaping import Candidate, ListRules, freshness, shape
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 PLAIN = ListRules(min_score=0.0, duplicate_similarity=0.95, half_life_days=0.0, diversity=0.0)

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.hashing import HashingEmbedder
-from indexer.article import parse_article
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
-from ranking import Ranker
-from ranking.shaping import ListRules
-from ranking.translations import Version, detected, groups
+from seealso.embeddings.hashing import HashingEmbedder
 from seealso.errors import InvalidArticle
+from seealso.indexer.article import parse_article
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Ranker
+from seealso.ranking.shaping import ListRules
+from seealso.ranking.translations import Version, detected, groups
 
 NEUTRAL = ListRules(min_score=0.0, duplicate_similarity=2.0, half_life_days=0.0, diversity=0.0)
 

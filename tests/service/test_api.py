@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from embeddings.hashing import HashingEmbedder
-from indexer.reader import Record, read_articles, validate_record
-from indexer.runner import index_articles
-from indexer.store import Store
 from seealso.config import Settings
+from seealso.embeddings.hashing import HashingEmbedder
 from seealso.errors import SeealsoError
-from service.app import create_app
+from seealso.indexer.reader import Record, read_articles, validate_record
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.service.app import create_app
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

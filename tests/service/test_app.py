@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from embeddings.hashing import HashingEmbedder
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
 from seealso.config import Settings
+from seealso.embeddings.hashing import HashingEmbedder
 from seealso.errors import ModelMismatch
-from service.app import create_app
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.service.app import create_app
 
 ODD_ID = "dossiers/mali:2021 #1?&x=é"
 RECORDS = [
@@ -114,13 +114,13 @@ SEEALSO = [sys.executable, "-c", "from seealso.cli import main; main()"]
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str], *args: str) -> Iterator[str]:
-    """`seealso serve` as a real process with `env` (SEEALSO_PORT included), until it is ready;
-    yields its base URL and stops it afterwards."""
-    process = subprocess.Popen([*SEEALSO, "serve", *args], env=env, stderr=subprocess.PIPE, text=True)
+def serving(env: dict[str, str], *args: str, command: str = "serve", within: float = 30) -> Iterator[str]:
+    """`seealso serve` (or `command`) as a real process with `env` (SEEALSO_PORT included), until
+    it is ready; yields its base URL and stops it afterwards."""
+    process = subprocess.Popen([*SEEALSO, command, *args], env=env, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{env['SEEALSO_PORT']}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + within
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import Embedder, embed_articles
-from indexer.article import parse_article
-from indexer.store import Store
+from seealso.embeddings import Embedder, embed_articles
+from seealso.indexer.article import parse_article
+from seealso.indexer.store import Store
 from tests.service.test_app import free_port, serving
 
 pytestmark = pytest.mark.model

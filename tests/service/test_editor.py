@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from indexer.article import Article
-from indexer.catalog import Write
-from indexer.store import Store
-from service.editor import auth
-from service.editor.auth import hash_password
+from seealso.indexer.article import Article
+from seealso.indexer.catalog import Write
+from seealso.indexer.store import Store
+from seealso.service.editor import auth
+from seealso.service.editor.auth import hash_password
 from tests.service.test_api import AUTH, client, data_dir, make_client
 
 __all__ = ["client", "data_dir"]  # fixtures

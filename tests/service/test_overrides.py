@@ -8,11 +8,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from embeddings.hashing import HashingEmbedder
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
 from seealso.cli import app
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
 from tests.service.test_api import (
     AUTH,
     CORPUS,

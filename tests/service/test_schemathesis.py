@@ -12,12 +12,12 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from embeddings.hashing import HashingEmbedder
-from indexer.reader import read_articles
-from indexer.runner import index_articles
-from indexer.store import Store
 from seealso.config import Settings
-from service.app import create_app
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.service.app import create_app
 from tests.service.test_api import AUTH, CORPUS, TOKEN, write_corpus
 
 # Examples per operation and phase: about 30 operations, each anonymously and with the token, make
