@@ -41,6 +41,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+@app.callback()
+def _global_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE.toml",
+            help="Settings from a TOML file (min_score = 0.3, ...) [env SEEALSO_CONFIG]; the "
+            "environment and command-line options override it.",
+        ),
+    ] = None,
+) -> None:
+    # Through the environment, so that `serve --workers N`'s worker processes read the same file.
+    if config is not None:
+        os.environ["SEEALSO_CONFIG"] = str(config)
+
+
 EXIT_REJECTED = 3
 
 DataDir = Annotated[

