@@ -22,6 +22,7 @@ import numpy as np
 from seealso.errors import InvalidOverride
 from seealso.indexer import files, lexicon
 from seealso.indexer import overrides as editing
+from seealso.indexer import pages as paging
 from seealso.indexer.article import Article, keyword_key
 from seealso.indexer.dates import now as utc_now
 
@@ -151,6 +152,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         CREATE INDEX translations_other ON translations (other, vid);
         """,
     ),
+    ("m010_pages", paging.create_tables),
 ]
 
 # The columns of m001, which the migrations that read articles read (later ones add columns).
@@ -532,6 +534,115 @@ class Catalog:
                 self._db.execute("ROLLBACK")
                 raise
         return entry
+
+    # -- pages and their change feed (seealso.indexer.pages) ------------------------------------------
+
+    def keys_of(self, vids: Sequence[int]) -> dict[int, list[str]]:
+        """vid → the keys of its keywords."""
+        rows = self._rows_in("SELECT vid, key FROM article_keywords WHERE vid IN ({marks})", _ints(vids))
+        found: dict[int, list[str]] = {}
+        for vid, key in rows:
+            found.setdefault(vid, []).append(key)
+        return found
+
+    def keyword_keys(self) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT DISTINCT key FROM article_keywords")]
+
+    def expiring_sources(self, after: str, until: str) -> list[tuple[str, str]]:
+        """(scope, source) of the lists whose overrides expire in (after, until]."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT scope, source FROM overrides WHERE expires_at > ? AND expires_at <= ?",
+                (after, until),
+            ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def page_state(self) -> tuple[int, int, str]:
+        """(catalog seq, overrides' version, rules) the stored pages were computed at; seq -1
+        before the first computation."""
+        with self._lock:
+            rows = dict(
+                self._db.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('pages_seq', 'pages_overrides', 'pages_rules')"
+                ).fetchall()
+            )
+        return (
+            int(rows.get("pages_seq", -1)),
+            int(rows.get("pages_overrides", -1)),
+            rows.get("pages_rules", ""),
+        )
+
+    def page_faces(self, kind: str) -> dict[str, str]:
+        with self._lock:
+            return paging.faces(self._db, kind)
+
+    def page_floors(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            return paging.related_floors(self._db)
+
+    def page_centers(self, kind: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        with self._lock:
+            return paging.centers(self._db, kind)
+
+    def page_readers(self, table: str, values: Sequence[object]) -> set[tuple[str, str]]:
+        """The pages that read any of `values` (see seealso.indexer.pages.readers)."""
+        with self._lock:
+            return paging.readers(self._db, table, values)
+
+    def page_url(self, kind: str, key: str) -> str | None:
+        with self._lock:
+            return paging.page_url(self._db, kind, key)
+
+    def oldest_pages(self, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            return paging.oldest(self._db, limit)
+
+    def save_pages(
+        self,
+        computed: Iterable[paging.Page],
+        gone: Iterable[tuple[str, str]],
+        changed: Iterable[tuple[str, str, str | None, bool]],
+        state: tuple[int, int, str] | None,
+        retain: int,
+    ) -> None:
+        """Store computed pages and log the changed ones in one transaction, with the state they
+        were computed at (None: a sweep, which leaves it)."""
+        now = utc_now()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                paging.save(self._db, computed, gone, changed, now, retain)
+                if state is not None:
+                    self._db.executemany(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        [
+                            ("pages_seq", str(state[0])),
+                            ("pages_overrides", str(state[1])),
+                            ("pages_rules", state[2]),
+                        ],
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def page_changes(self, since: int, limit: int) -> list[paging.PageChange]:
+        with self._lock:
+            return paging.changes(self._db, since, limit)
+
+    def page_bounds(self) -> tuple[int, int]:
+        with self._lock:
+            return paging.bounds(self._db)
+
+    def webhook_cursors(self) -> dict[str, paging.WebhookCursor]:
+        with self._lock:
+            return paging.webhook_cursors(self._db)
+
+    def set_webhook_cursor(self, cursor: paging.WebhookCursor) -> None:
+        with self._lock:
+            paging.set_webhook_cursor(self._db, cursor)
 
     # -- writes -------------------------------------------------------------------------------------
 

@@ -8,9 +8,10 @@ so those invalidate by themselves. For the rest, each list records what it read:
 
 - `depends`: the vids it read (S, the pool, the editors' targets). An upsert or delete of one of
   them drops the list.
-- `floor`: the lowest dense score in its pool's nearest part (-1 when that was not full). An
-  upserted article whose vector scores at least this against S's vector could enter the pool, so
-  it drops the list too.
+- `floor`: the lowest dense score it read: in its pool's nearest part, and in the wider search its
+  items' translations were looked for in (-1 when either was not full). An upserted article whose
+  vector scores at least this against S's vector could enter the pool or join an item's story,
+  so it drops the list too.
 - `words`: the tokens of the words and names of S that its pool's lexical part was searched with
   (BM25 over the catalog's full-text index, which matches strings, in any language). An upserted
   article that shares a token with them could enter that part, so it drops the list too; one

@@ -64,6 +64,19 @@ class RelatedKeyword:
         }
 
 
+@dataclass(frozen=True)
+class TracedPage:
+    """A keyword page with what it read: its centroid, the lowest dense score among the nearest
+    articles it considered (-1 when that search was not full), its tagged articles and the vids
+    that search found."""
+
+    page: KeywordArticles
+    center: np.ndarray
+    floor: float
+    tagged: frozenset[int]
+    searched: frozenset[int]
+
+
 @dataclass
 class KeywordStats:
     """Per-keyword counts, centroids and co-occurrences at one catalog state."""
@@ -199,6 +212,10 @@ class Keywords:
         TIE_BAND of score, fresher first. An untagged article needs `min_similarity`. A keyword
         nobody tagged falls back to searching its text.
         """
+        return self.traced(keyword, k, filters).page
+
+    def traced(self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS) -> TracedPage:
+        """`articles(...)` with what it read: what the change feed checks writes against."""
         tagged, vectors = self.store.vectors(np.asarray(self.store.catalog.vids_with_keyword(keyword)))
         if len(tagged):
             center = normalize(vectors.mean(axis=0, keepdims=True))[0]
@@ -213,6 +230,7 @@ class Keywords:
         similarity = {int(tagged[i]): float(cosines[i]) for i in best}
         best_tagged = set(similarity)
         scores, near = self.store.search(center, depth)
+        floor = float(scores[-1]) if len(scores) >= depth else -1.0
         for score, vid in zip(scores, near, strict=True):
             similarity.setdefault(int(vid), float(score))
         similarity = self._calibrated(similarity, center)
@@ -242,9 +260,10 @@ class Keywords:
         automatic = [i for i in items if i.article.id not in edits.targets]
         placed = [(o, self._editor_item(o, center, tagged)) for o in edits.placed]
         chosen = [(o, item) for o, item in placed if item and item.article.id not in filters.exclude]
-        return KeywordArticles(
+        page = KeywordArticles(
             self.display_name(keyword), len(tagged), merge(automatic, chosen, k, lambda i: i.score)
         )
+        return TracedPage(page, center, floor, frozenset(tagged.tolist()), frozenset(near.tolist()))
 
     def _calibrated(self, cosines: dict[int, float], center: np.ndarray) -> dict[int, float]:
         """Cosines to the centroid, calibrated like a search's (`Scorer.query_scales`): a centroid
@@ -302,7 +321,15 @@ class Keywords:
         score = ½ · co-occurrence (articles tagged with both / √(articles of each)) + ½ · cosine of
         the two keywords' centroids (floored at 0).
         """
-        stats = self.stats()
+        return self.traced_related(keyword, k)[0]
+
+    def traced_related(
+        self, keyword: str, k: int = 10, stats: KeywordStats | None = None
+    ) -> tuple[list[RelatedKeyword], np.ndarray, float, frozenset[str]]:
+        """`related(...)` with what it read: the keyword's centroid, the lowest similarity among
+        the nearest keywords it considered (-1 when it considered them all), and the keys of every
+        keyword it scored."""
+        stats = stats or self.stats()
         index = stats.position.get(keyword_key(keyword))
         if index is None:
             raise KeywordNotFound(keyword)
@@ -311,6 +338,7 @@ class Keywords:
             together.update(stats.keys_of_vid.get(vid, []))
         similarity = stats.centroids @ stats.centroids[index]
         nearest = np.argsort(-similarity)[: 4 * k + 1]
+        floor = float(similarity[nearest[-1]]) if len(similarity) > 4 * k + 1 else -1.0
         candidates = (set(together) | {int(i) for i in nearest}) - {index}
         mine = float(stats.counts[index])
 
@@ -329,7 +357,8 @@ class Keywords:
             for o in edits.placed
             if o.target in stats.position
         ]
-        return merge(automatic, placed, k, lambda r: r.score)
+        read = frozenset(stats.keys[i] for i in candidates | {index})
+        return merge(automatic, placed, k, lambda r: r.score), stats.centroids[index], floor, read
 
     def display_name(self, keyword: str) -> str:
         """How the keyword is usually written (its most common spelling in the catalog)."""

@@ -280,6 +280,11 @@ class Ranker:
             self._lists.put(key, entry, generation)
         return found
 
+    def traced(self, article_id: str, k: int = 10, rules: ListRules | None = None) -> Cached[RelatedList]:
+        """The unfiltered list of `article_id`, computed afresh, with what it read (ranking.cache):
+        what the change feed compares and checks writes against (ranking.pages)."""
+        return self._related(article_id, k, NO_FILTERS, rules or self.rules, None)
+
     def _catch_up(self) -> int:
         """Drop the cached lists that the catalog's and the overrides' changes since the last call
         can alter (see ranking.cache); returns the cache's generation to store new lists under."""
@@ -329,7 +334,7 @@ class Ranker:
         said = self.store.catalog.words([*terms, *names])
         words = [said[i] for i in terms if i in said], [said[i] for i in names if i in said]
         pool += self._lexical_pool(vector, *words, depth, skip | {vid for _, vid in pool}, filters)
-        automatic, translations = self._list(pool, vector, source, entry, k, rules, now)
+        automatic, translations, (deepest, searched) = self._list(pool, vector, source, entry, k, rules, now)
         placed = [
             (o, self._editor_item(entry, vector, source, o))
             for o in edits.placed
@@ -340,8 +345,8 @@ class Ranker:
             RelatedList(entry.article, items, translations),
             source=article_id,
             vector=vector,
-            depends=frozenset(skip | {vid for _, vid in pool}),
-            floor=floor,
+            depends=frozenset(skip | {vid for _, vid in pool} | searched),
+            floor=floor if floor < 0 or deepest < 0 else min(floor, deepest),
             words=search_tokens(words[0] + words[1]),
         )
 
@@ -392,7 +397,7 @@ class Ranker:
         queries = {lang: self.scorer.profile(counts, names, lang) for lang, counts in terms.items()}
         fallback = queries[languages[0]]
         scales = self.scorer.query_scales(vector)
-        items, _ = self._list(
+        items, _, _ = self._list(
             pool, vector, lambda lang: queries.get(lang, fallback), None, k, rules, now, scales
         )
         return RelatedList(None, items)
@@ -472,14 +477,15 @@ class Ranker:
         rules: ListRules,
         now: datetime | None,
         scales: dict[str, tuple[float, float]] | None = None,
-    ) -> tuple[list[RelatedItem], tuple[Article, ...]]:
+    ) -> tuple[list[RelatedItem], tuple[Article, ...], tuple[float, set[int]]]:
         """The list made of a candidate `pool`: scored, one item a story, then shaped by the rules;
-        and the source article's own translations. `source` is the source's profile, or a
-        function of a candidate's language that gives it, and `scales` the dense calibration
-        (`Scorer.query_scales`), for a search."""
+        the source article's own translations; and the lowest dense score of the articles its
+        translations were looked for among (-1 when that search was not full), with their vids.
+        `source` is the source's profile, or a function of a candidate's language that gives it,
+        and `scales` the dense calibration (`Scorer.query_scales`), for a search."""
         article = source_entry.article if source_entry is not None else None
         candidates = self._score(pool, source, scales)
-        candidates, own = self._stories(candidates, source_entry, vector, len(pool))
+        candidates, own, searched = self._stories(candidates, source_entry, vector, len(pool))
         if article is not None and candidates:  # the article's own other versions are not related
             cosines = np.stack([c.vector for c in candidates]) @ vector
             languages = [c.profile.language if c.profile else "" for c in candidates]
@@ -514,16 +520,18 @@ class Ranker:
                 reasons["moves"] = c.moves  # places up (or down) by rule: why order and scores differ
             translations = tuple(others[v].article for v in c.translations if v in others)
             items.append(RelatedItem(entry.article, c.score, reasons, translations=translations))
-        return items, tuple(others[v].article for v in own if v in others)
+        return items, tuple(others[v].article for v in own if v in others), searched
 
     def _stories(
         self, candidates: list[Candidate], source: Entry | None, vector: np.ndarray, depth: int
-    ) -> tuple[list[Candidate], list[int]]:
+    ) -> tuple[list[Candidate], list[int], tuple[float, set[int]]]:
         """One candidate a story (`seealso.ranking.translations`): the others of its group go into its
         `translations`, and the group shows its version in the source's language, else its best.
         A translation is a near-duplicate, so it is looked for among twice `depth` articles
         nearest the source (one more search), not only among the candidates.
-        Returns the candidates left and the vids of the source's own translations."""
+        Returns the candidates left, the vids of the source's own translations, and the lowest
+        score of that search (-1 when it found fewer than it asked for: any article may join) with
+        the vids it found."""
         ranked = sorted(candidates, key=lambda c: -c.score)
         versions = [
             Version(c.vid, c.profile.language if c.profile else "", c.published_at, c.vector) for c in ranked
@@ -532,7 +540,9 @@ class Ranker:
             article = source.article
             versions.insert(0, Version(source.vid, article.language, article.published_at, vector))
         known = {v.vid for v in versions}
-        extra = [int(v) for v in self.store.search(vector, 2 * max(depth, 1))[1] if int(v) not in known]
+        scores, nearest = self.store.search(vector, 2 * max(depth, 1))
+        deepest = float(scores[-1]) if len(scores) >= 2 * max(depth, 1) else -1.0
+        extra = [int(v) for v in nearest if int(v) not in known]
         facets = self.store.catalog.facets(extra)
         held, rows = self.store.vectors(np.asarray(extra, dtype=np.int64))
         versions += [
@@ -565,7 +575,7 @@ class Ranker:
             beyond = declared.get(shown, set()) - set(group_vids) - {source_vid}
             story.translations = [v for v in group_vids if v != shown] + sorted(beyond)
             kept.append(story)
-        return kept, own
+        return kept, own, (deepest, set(vids))
 
     def _score(
         self,

@@ -47,6 +47,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m007_search",
         "m008_whole_names",
         "m009_translations_and_language_source",
+        "m010_pages",
     ]
     again.close()
 
@@ -77,6 +78,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m007_search",
         "m008_whole_names",
         "m009_translations_and_language_source",
+        "m010_pages",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     old_row = upgraded.catalog.get("a").article  # type: ignore[union-attr]

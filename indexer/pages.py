@@ -1,0 +1,235 @@
+"""The pages seealso serves, as last computed, and the log of their changes (the change feed).
+
+A page is one list a site shows: the related list of an article (`related`, keyed by its id), the
+article list of a keyword page (`keyword`) or its related keywords (`keyword_related`, both keyed
+by the keyword's key). For each, `pages` keeps what decides whether a write can change it
+(`seealso.ranking.pages` computes these): a hash of what the page shows (`face`), the lowest dense
+score it read (`floor`, -1 when any article may enter), the vector it was searched with (`center`,
+for keyword pages; a related page is searched with its article's vector), the full-text tokens
+its lexical candidates were searched with, and, in `page_reads`, what it read: the articles it
+shows (`a:<vid>`) and the keywords it was computed from (`k:<key>`).
+
+`page_changes` is the feed: one row a changed page, in order; it keeps the last
+`retain` rows. `webhook_cursors` keeps how far each webhook has been delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("related", "keyword", "keyword_related")
+# The tables of what pages read, and their column: articles by vid, keywords by key, tokens.
+READS = {"page_reads": "vid", "page_keywords": "key", "page_words": "token"}
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE pages ("
+        " pid INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, vid INTEGER,"
+        " face TEXT NOT NULL, floor REAL NOT NULL, center BLOB, tags TEXT NOT NULL, url TEXT,"
+        " computed INTEGER NOT NULL, UNIQUE (kind, key))"
+    )
+    db.execute("CREATE INDEX pages_computed ON pages (computed)")
+    # What each page read, by page id: articles by vid, keywords by key, full-text tokens.
+    for table, column in READS.items():
+        db.execute(
+            f"CREATE TABLE {table} ({column} {'INTEGER' if column == 'vid' else 'TEXT'} NOT NULL,"
+            f" pid INTEGER NOT NULL, PRIMARY KEY ({column}, pid)) WITHOUT ROWID"
+        )
+        db.execute(f"CREATE INDEX {table}_pid ON {table} (pid)")
+    db.execute(
+        "CREATE TABLE page_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+        " key TEXT NOT NULL, url TEXT, gone INTEGER NOT NULL, at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE webhook_cursors (url TEXT PRIMARY KEY, seq INTEGER NOT NULL, failures INTEGER NOT NULL,"
+        " last_error TEXT, last_attempt TEXT, delivered_at TEXT)"
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as computed (see the module's docstring)."""
+
+    kind: str
+    key: str
+    face: str
+    floor: float
+    reads: frozenset[int]  # vids
+    keywords: frozenset[str] = frozenset()  # keys
+    words: frozenset[str] = frozenset()
+    center: np.ndarray | None = None
+    vid: int | None = None
+    tags: tuple[str, ...] = ()
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PageChange:
+    seq: int
+    kind: str
+    key: str
+    url: str | None
+    gone: bool
+    at: str
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+def faces(db: sqlite3.Connection, kind: str) -> dict[str, str]:
+    return dict(db.execute("SELECT key, face FROM pages WHERE kind = ?", (kind,)).fetchall())
+
+
+def related_floors(db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+    """(vids, floors) of every related page."""
+    rows = db.execute("SELECT vid, floor FROM pages WHERE kind = 'related' AND vid IS NOT NULL").fetchall()
+    vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return vids, np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
+
+
+def centers(db: sqlite3.Connection, kind: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(keys, centers, floors) of the pages of `kind` that have a center."""
+    rows = db.execute("SELECT key, center, floor FROM pages WHERE kind = ? AND center IS NOT NULL", (kind,))
+    found = rows.fetchall()
+    if not found:
+        return [], np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32)
+    return (
+        [r[0] for r in found],
+        np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in found]),
+        np.asarray([r[2] for r in found], dtype=np.float32),
+    )
+
+
+def readers(db: sqlite3.Connection, table: str, values: Sequence[object]) -> set[tuple[str, str]]:
+    """The (kind, key) of the pages that read any of `values`: vids (`page_reads`), keyword keys
+    (`page_keywords`) or full-text tokens (`page_words`)."""
+    column = READS[table]
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        rows = db.execute(
+            f"SELECT DISTINCT p.kind, p.key FROM {table} r JOIN pages p ON p.pid = r.pid"
+            f" WHERE r.{column} IN ({_marks(chunk)})",
+            chunk,
+        )
+        found.update(rows.fetchall())
+    return found
+
+
+def page_url(db: sqlite3.Connection, kind: str, key: str) -> str | None:
+    row = db.execute("SELECT url FROM pages WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+    return None if row is None else row[0]
+
+
+def oldest(db: sqlite3.Connection, limit: int) -> list[tuple[str, str]]:
+    """The (kind, key) of the `limit` pages computed longest ago."""
+    return db.execute("SELECT kind, key FROM pages ORDER BY computed LIMIT ?", (limit,)).fetchall()
+
+
+def save(
+    db: sqlite3.Connection,
+    computed: Iterable[Page],
+    gone: Iterable[tuple[str, str]],
+    changed: Iterable[tuple[str, str, str | None, bool]],
+    now: str,
+    retain: int,
+) -> None:
+    """Store pages as computed, forget `gone` ones and log `changed` ones (kind, key, url, gone);
+    the caller holds a transaction. Pages saved together share a number, `computed`, higher than
+    any before (what `oldest` orders by)."""
+    computed_round = db.execute("SELECT coalesce(MAX(computed), 0) + 1 FROM pages").fetchone()[0]
+    for kind, key in gone:
+        row = db.execute("SELECT pid FROM pages WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        if row is not None:
+            _forget_reads(db, row[0])
+            db.execute("DELETE FROM pages WHERE pid = ?", (row[0],))
+    for page in computed:
+        center = None if page.center is None else np.asarray(page.center, dtype=np.float32).tobytes()
+        pid = db.execute(
+            "INSERT INTO pages (kind, key, vid, face, floor, center, tags, url, computed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+            " vid = excluded.vid, face = excluded.face, floor = excluded.floor, center = excluded.center,"
+            " tags = excluded.tags, url = excluded.url, computed = excluded.computed RETURNING pid",
+            (
+                page.kind, page.key, page.vid, page.face, float(page.floor), center,
+                json.dumps(list(page.tags)), page.url, computed_round,
+            ),
+        ).fetchone()[0]  # fmt: skip
+        _forget_reads(db, pid)
+        for table, values in zip(READS, (page.reads, page.keywords, page.words), strict=True):
+            db.executemany(
+                f"INSERT OR IGNORE INTO {table} ({READS[table]}, pid) VALUES (?, ?)",
+                [(v, pid) for v in values],
+            )
+    db.executemany(
+        "INSERT INTO page_changes (kind, key, url, gone, at) VALUES (?, ?, ?, ?, ?)",
+        [(kind, key, url, int(is_gone), now) for kind, key, url, is_gone in changed],
+    )
+    last = db.execute("SELECT MAX(seq) FROM page_changes").fetchone()[0]
+    if last is not None and retain > 0:
+        db.execute("DELETE FROM page_changes WHERE seq <= ?", (int(last) - retain,))
+
+
+def _forget_reads(db: sqlite3.Connection, pid: int) -> None:
+    for table in READS:
+        db.execute(f"DELETE FROM {table} WHERE pid = ?", (pid,))
+
+
+def changes(db: sqlite3.Connection, since: int, limit: int) -> list[PageChange]:
+    rows = db.execute(
+        "SELECT seq, kind, key, url, gone, at FROM page_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        (since, limit),
+    ).fetchall()
+    return [PageChange(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+
+
+def bounds(db: sqlite3.Connection) -> tuple[int, int]:
+    """(the lowest seq still in the feed minus one, the last seq): a `since` below the first was
+    trimmed; both are the last seq when the feed is empty."""
+    first, last = db.execute("SELECT MIN(seq), MAX(seq) FROM page_changes").fetchone()
+    if first is None:
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'page_changes'").fetchone()
+        done = int(row[0]) if row else 0
+        return done, done
+    return int(first) - 1, int(last)
+
+
+@dataclass(frozen=True)
+class WebhookCursor:
+    url: str
+    seq: int
+    failures: int
+    last_error: str | None
+    last_attempt: str | None
+    delivered_at: str | None
+
+
+def webhook_cursors(db: sqlite3.Connection) -> dict[str, WebhookCursor]:
+    rows = db.execute(
+        "SELECT url, seq, failures, last_error, last_attempt, delivered_at FROM webhook_cursors"
+    ).fetchall()
+    return {row[0]: WebhookCursor(*row) for row in rows}
+
+
+def set_webhook_cursor(db: sqlite3.Connection, cursor: WebhookCursor) -> None:
+    db.execute(
+        "INSERT INTO webhook_cursors (url, seq, failures, last_error, last_attempt, delivered_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET seq = excluded.seq,"
+        " failures = excluded.failures, last_error = excluded.last_error,"
+        " last_attempt = excluded.last_attempt, delivered_at = excluded.delivered_at",
+        (
+            cursor.url,
+            cursor.seq,
+            cursor.failures,
+            cursor.last_error,
+            cursor.last_attempt,
+            cursor.delivered_at,
+        ),
+    )
