@@ -22,7 +22,11 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _URL_BREAKERS = re.compile(r"[\s\x00-\x1f\x7f\\]")
 MAX_ID_LENGTH = 512
 MAX_URL_LENGTH = 4096
-TEXT_FIELDS = ("id", "title", "summary", "body", "url", "section", "language", "published_at", "updated_at")
+TEXT_FIELDS = (
+    "id", "title", "summary", "body", "url", "section", "language", "published_at", "updated_at",
+    "image_url", "kicker",
+)  # fmt: skip
+MAX_KICKER_LENGTH = 200
 
 
 class Article(BaseModel):
@@ -35,6 +39,9 @@ class Article(BaseModel):
     summary: str = ""
     body: str = ""
     url: str | None = None
+    # The picture a list shows beside the title (http or https), and the label above it.
+    image_url: str | None = None
+    kicker: str | None = Field(None, max_length=MAX_KICKER_LENGTH)
     keywords: tuple[str, ...] = ()
     section: str | None = None
     language: str = "en"
@@ -55,7 +62,7 @@ class Article(BaseModel):
         if "text" in data and not data.get("body"):
             data["body"] = data.pop("text")
         # Empty optional values mean "absent" (CSV exports write empty cells).
-        for key in ("url", "section", "published_at", "updated_at", "language"):
+        for key in ("url", "section", "published_at", "updated_at", "language", "image_url", "kicker"):
             if data.get(key) == "":
                 data.pop(key)
         for key in ("title", "summary", "body"):
@@ -93,6 +100,11 @@ class Article(BaseModel):
     def _strip(cls, value: str) -> str:
         return value.strip()
 
+    @field_validator("kicker")
+    @classmethod
+    def _kicker(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) or None if value is not None else None
+
     @field_validator("keywords", mode="before")
     @classmethod
     def _keywords_list(cls, value: Any) -> tuple[Any, ...]:
@@ -125,7 +137,7 @@ class Article(BaseModel):
             raise ValueError("must be a two-letter ISO 639-1 code such as 'en' or 'fr'")
         return value
 
-    @field_validator("url")
+    @field_validator("url", "image_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else web_url(value)

@@ -153,13 +153,17 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         """,
     ),
     ("m010_pages", paging.create_tables),
+    (
+        "m011_image_and_kicker",
+        "ALTER TABLE articles ADD COLUMN image_url TEXT; ALTER TABLE articles ADD COLUMN kicker TEXT",
+    ),
 ]
 
 # The columns of m001, which the migrations that read articles read (later ones add columns).
 _FIRST_COLUMNS = (
     "vid, id, title, summary, body, url, keywords, section, language, published_at, updated_at, indexed_at"
 )
-_ARTICLE_COLUMNS = f"{_FIRST_COLUMNS}, translations, language_source"
+_ARTICLE_COLUMNS = f"{_FIRST_COLUMNS}, translations, language_source, image_url, kicker"
 
 
 @dataclass(frozen=True)
@@ -688,7 +692,7 @@ class Catalog:
         values = (
             a.title, a.summary, a.body, a.url, json.dumps(list(a.keywords), ensure_ascii=False), a.section,
             a.language, a.published_at, a.updated_at, write.text_hash, write.record_hash,
-            json.dumps(list(a.translations), ensure_ascii=False), a.language_source,
+            json.dumps(list(a.translations), ensure_ascii=False), a.language_source, a.image_url, a.kicker,
         )  # fmt: skip
         row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (a.id,)).fetchone()
         if row is None:
@@ -697,7 +701,8 @@ class Catalog:
             cursor = self._db.execute(
                 "INSERT INTO articles (id, title, summary, body, url, keywords, section, language, "
                 "published_at, updated_at, text_hash, record_hash, translations, language_source, "
-                "created_at, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "image_url, kicker, created_at, indexed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.id, *values, now, now),
             )
             vid = int(cursor.lastrowid or 0)
@@ -706,7 +711,8 @@ class Catalog:
             self._db.execute(
                 "UPDATE articles SET title = ?, summary = ?, body = ?, url = ?, keywords = ?, section = ?, "
                 "language = ?, published_at = ?, updated_at = ?, text_hash = ?, record_hash = ?, "
-                "translations = ?, language_source = ?, indexed_at = ? WHERE vid = ?",
+                "translations = ?, language_source = ?, image_url = ?, kicker = ?, indexed_at = ? "
+                "WHERE vid = ?",
                 (*values, now, vid),
             )
         if write.vector is not None:
@@ -747,10 +753,12 @@ def _write_keywords(db: sqlite3.Connection, vid: int, keywords: Iterable[str]) -
 
 def _entry(row: tuple[Any, ...]) -> Entry:
     vid, article_id, title, summary, body, url, keywords, section, language, published, updated, at = row[:12]
-    translations, source = row[12:] if len(row) > 12 else ("[]", "given")  # rows read by early migrations
+    # rows read by early migrations have only the first columns
+    translations, source, image_url, kicker = row[12:] if len(row) > 12 else ("[]", "given", None, None)
     article = Article.model_construct(
         id=article_id, title=title, summary=summary, body=body, url=url, keywords=tuple(json.loads(keywords)),
         section=section, language=language, published_at=published, updated_at=updated,
-        translations=tuple(json.loads(translations)), language_source=source,
+        translations=tuple(json.loads(translations)), language_source=source, image_url=image_url,
+        kicker=kicker,
     )  # fmt: skip
     return Entry(vid=vid, article=article, indexed_at=at)

@@ -88,7 +88,7 @@ def read_articles(path: str) -> Iterator[Item]:
     stream = _open_binary(path)
     line = 0
     try:
-        for item in _read_jsonl(stream) if fmt == "jsonl" else _read_csv(stream):
+        for item in read_jsonl(stream) if fmt == "jsonl" else _read_csv(stream):
             line = item.line
             yield item
     except (EOFError, OSError, zlib.error) as exc:
@@ -165,7 +165,8 @@ def _deeper(value: object, limit: int) -> bool:
     return False
 
 
-def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
+def read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
+    """A Record or a Rejected for every non-blank line of JSON Lines `stream`, numbered from 1."""
     for number, raw in enumerate(stream, start=1):
         try:
             text = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()

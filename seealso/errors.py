@@ -58,3 +58,7 @@ class InvalidOverride(SeealsoError):
 class OverrideNotFound(SeealsoError):
     def __init__(self, target: str) -> None:
         super().__init__(f"no override of {target!r} in this list")
+
+
+class RequestTooLarge(SeealsoError):
+    """A request that holds more than a setting allows (the API answers 413)."""

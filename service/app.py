@@ -13,15 +13,24 @@ from typing import Any
 import faiss
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from seealso import __version__
 from seealso.config import Settings
-from seealso.errors import ArticleNotFound, InvalidArticle, InvalidOverride, OverrideNotFound, SeealsoError
+from seealso.errors import (
+    ArticleNotFound,
+    InvalidArticle,
+    InvalidOverride,
+    OverrideNotFound,
+    RequestTooLarge,
+    SeealsoError,
+)
 from seealso.indexer import dates
 from seealso.indexer.store import Store
 from seealso.ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
@@ -29,8 +38,9 @@ from seealso.service import docs
 from seealso.service.deps import HeavyRequests, Writers
 from seealso.service.editor import routes as editor
 from seealso.service.editor.auth import Editors
+from seealso.service.feed import Feed
 from seealso.service.middleware import BodyLimit, Edge, EncodedIds, Metrics
-from seealso.service.routes import articles, health, keywords, overrides, search
+from seealso.service.routes import articles, changes, health, keywords, overrides, search, widget
 
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 
@@ -61,6 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             refresh_seconds=settings.keyword_refresh_seconds,
             cache_size=settings.list_cache_size,
         )
+        feed = None
+        if settings.feed:
+            feed = Feed(store, ranker, settings, on_failure=lambda url: webhook_failures.labels(url).inc())
+            feed.start()
+        app.state.feed = feed
         # What start-up loaded lives as long as the process: keep it out of the cycle collector's
         # walks, whose pauses grow with the number of live objects (and showed in the p99).
         gc.collect()
@@ -68,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if feed is not None:
+                feed.stop()
             manifest = store.manifest()
             if manifest is None or manifest.seq != store.catalog.seq():
                 store.save_snapshot()  # so the next start loads less from the change log
@@ -81,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Related articles and related keywords for a news site.",
         docs_url=None,  # served by service.docs, offline
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.writers = Writers(settings.writer_tokens())
@@ -97,23 +115,77 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Gauge(
         "seealso_last_write_timestamp_seconds", "When the catalog last changed", registry=registry
     ).set_function(catalog_gauge(lambda store: dates.seconds(store.catalog.meta("written_at"))))
-    for router in (health.router, articles.router, search.router, keywords.router, overrides.router):
+    webhook_failures = Counter(
+        "seealso_webhook_failures", "Webhook deliveries that failed", ["url"], registry=registry
+    )
+    Gauge("seealso_feed_seq", "The change feed's last sequence number", registry=registry).set_function(
+        catalog_gauge(lambda store: store.catalog.page_bounds()[1])
+    )
+    Gauge(
+        "seealso_webhook_lag", "Feed entries not yet delivered to the slowest webhook", registry=registry
+    ).set_function(catalog_gauge(webhook_lag))
+    routers = (health, articles, search, keywords, overrides, changes, widget)
+    for router in (module.router for module in routers):
         app.include_router(router)
+    app.include_router(articles.batch_router)
     app.include_router(editor.router)
     app.include_router(docs.router)
     app.mount("/editor/static", StaticFiles(directory=EDITOR_STATIC), name="editor-static")
     app.mount("/docs/assets", docs.assets, name="docs-assets")
     add_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    batch_limit = max(settings.batch_max_bytes, settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, paths={"/v1/articles:batch": batch_limit})
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(EncodedIds)
     app.add_middleware(Edge)
+    if settings.cors_origins:  # outermost: a preflight is answered before anything else runs
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "Surrogate-Key", "Cache-Tag"],
+            max_age=600,
+        )
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/docs")
 
     return app
+
+
+# Operation ids for generated clients, by route function; others are the function's name in camelCase.
+OPERATION_IDS = {
+    "related": "getRelated",
+    "related_html": "getRelatedHtml",
+    "put_article": "upsertArticle",
+    "upsert_articles_batch": "upsertArticles",
+    "search": "searchArticles",
+    "similarity": "scorePairs",
+    "keyword_articles": "getKeywordArticles",
+    "keyword_articles_html": "getKeywordArticlesHtml",
+    "related_keywords": "getRelatedKeywords",
+    "changes": "getChanges",
+    "healthz": "getHealth",
+    "readyz": "getReadiness",
+    "widget_css": "getWidgetCss",
+    "article_overrides": "getArticleOverrides",
+    "keyword_overrides": "getKeywordOverrides",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    if route.name in OPERATION_IDS:
+        return OPERATION_IDS[route.name]
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def webhook_lag(store: Store) -> float:
+    cursors = store.catalog.webhook_cursors().values()
+    last = store.catalog.page_bounds()[1]
+    return float(max((last - c.seq for c in cursors), default=0))
 
 
 def allowed_methods(app: FastAPI, scope: MutableMapping[str, Any]) -> list[str]:
@@ -140,6 +212,10 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OverrideNotFound)
     async def not_found(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(RequestTooLarge)
+    async def too_large(_: Request, exc: RequestTooLarge) -> JSONResponse:
+        return _error(413, "too_large", str(exc))
 
     @app.exception_handler(InvalidArticle)
     async def invalid_article(_: Request, exc: InvalidArticle) -> JSONResponse:

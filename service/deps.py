@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seealso.config import Settings
@@ -150,8 +151,16 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+# Declares the scheme in the OpenAPI description (and on every operation that writes), so that
+# generated clients send the token; require_writer reads the header itself.
+BEARER = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="A token of SEEALSO_API_TOKEN or SEEALSO_API_TOKENS."
+)
+
+
 async def require_writer(
     request: Request,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str:
     """Writes need `Authorization: Bearer <token>` with one of the configured tokens; with none

@@ -72,17 +72,21 @@ class BodyLimit:
     than an article can be with a 422 (Python's parser would run out of stack), each with a JSON
     message."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, paths: dict[str, int] | None = None) -> None:
+        """Args:
+        paths: other limits, by exact path (a batch of articles is larger than one)."""
         self.app = app
         self.limit = limit
+        self.paths = paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
-        too_big = {"error": "too_large", "message": f"the request body is larger than {self.limit} bytes"}
+        limit = self.paths.get(scope["path"], self.limit)
+        too_big = {"error": "too_large", "message": f"the request body is larger than {limit} bytes"}
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send_json(send, 413, too_big)
             return
         chunks: list[bytes] = []
@@ -93,7 +97,7 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
+            if size > limit:
                 await _send_json(send, 413, too_big)
                 return
             chunks.append(chunk)

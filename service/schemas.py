@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -35,7 +36,9 @@ class ArticleOut(BaseModel):
         "(English) when the text was too short to tell.",
     )
     keywords: list[str]
-    published_at: str | None
+    published_at: datetime | None = Field(description="When it was published (UTC).")
+    image_url: str | None = Field(None, description="Its picture (http or https), when the site gave one.")
+    kicker: str | None = Field(None, description="The label shown above its title, when the site gave one.")
     translations: list[Translation] = Field(
         default_factory=list,
         description="The same story in other languages: declared by the site, or found by seealso "
@@ -44,8 +47,8 @@ class ArticleOut(BaseModel):
 
 
 class ArticleDetail(ArticleOut):
-    updated_at: str | None
-    indexed_at: str
+    updated_at: datetime | None
+    indexed_at: datetime
 
 
 class Item(ArticleOut):
@@ -141,3 +144,42 @@ class OverrideOut(BaseModel):
 class OverridesOut(BaseModel):
     source: str
     overrides: list[OverrideOut]
+
+
+class ChangedPage(BaseModel):
+    kind: Literal["related", "keyword", "keyword_related"] = Field(
+        description="An article's related list, a keyword page's articles, or its related keywords."
+    )
+    id: str = Field(description="The article's id, or the keyword's key.")
+    url: str = Field(description="The page's API path (its HTML fragment is the same path with .html).")
+    tag: str = Field(description="The page's cache tag (Surrogate-Key, Cache-Tag): purge by it.")
+    page_url: str | None = Field(None, description="The article's own URL on the site, when known.")
+    gone: bool = Field(False, description="The page no longer exists (its article or keyword is gone).")
+
+
+class ChangesOut(BaseModel):
+    seq: int = Field(description="The feed's last sequence number.")
+    pages: list[ChangedPage] = Field(description="Changed pages in order, each once per change.")
+    next: int = Field(description="What to pass as `since` next; equal to `seq` once caught up.")
+
+
+BATCH_STATUSES = ("added", "updated", "unchanged", "replaced", "rejected")
+
+
+class BatchLine(BaseModel):
+    line: int = Field(description="The line's number in the request body, from 1.")
+    id: str | None = Field(description="The article's id (None when a rejected line has none).")
+    status: Literal["added", "updated", "unchanged", "replaced", "rejected"] = Field(
+        description="What was done; replaced: a later line of the batch has the same id."
+    )
+    error: str | None = Field(None, description="Why the line was rejected or replaced.")
+
+
+class BatchOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    replaced: int
+    rejected: int
+    seq: int = Field(description="The catalog's sequence number after the batch.")
+    results: list[BatchLine]

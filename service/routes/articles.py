@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from seealso.errors import ArticleNotFound, InvalidArticle
-from seealso.indexer.article import parse_article
+from seealso.errors import ArticleNotFound, InvalidArticle, RequestTooLarge
+from seealso.indexer.article import Article, parse_article
 from seealso.indexer.catalog import Catalog, Entry
+from seealso.indexer.reader import Rejected, read_jsonl
 from seealso.indexer.runner import bind_embedder, upsert_articles
+from seealso.indexer.store import Store
+from seealso.ranking import Ranker
 from seealso.ranking.related import article_dict, translation_dict
+from seealso.service import fragment
 from seealso.service.caching import cached_json
-from seealso.service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, StoreDep, Writer
+from seealso.service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, SettingsDep, StoreDep, Writer
 from seealso.service.middleware import decoded
-from seealso.service.schemas import ArticleDetail, Error, RelatedOut, Upserted
+from seealso.service.schemas import BATCH_STATUSES, ArticleDetail, BatchOut, Error, RelatedOut, Upserted
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Error}, 422: {"model": Error}}
@@ -55,10 +61,30 @@ async def related(article_id: str, request: Request, query: ListQueryDep) -> Res
     # anything else (ranking, catching up with writes) runs in a thread, so that one slow list
     # does not hold up the worker's other requests.
     ranker, article = request.app.state.ranker, decoded(article_id)
-    body = ranker.cached_related_json(article, query.k, query.filters, query.rules)
-    if body is None:
-        body = await run_in_threadpool(ranker.related_json, article, query.k, query.filters, query.rules)
-    return cached_json(request, body, request.app.state.settings.cache_max_age)
+    page = ranker.cached_related_page(article, query.k, query.filters, query.rules)
+    if page is None:
+        page = await run_in_threadpool(ranker.related_page, article, query.k, query.filters, query.rules)
+    return cached_json(request, page.json, request.app.state.settings.cache_max_age, page.tags)
+
+
+@router.get(
+    "/{article_id}/related.html",
+    response_class=HTMLResponse,
+    responses={**ERRORS, 200: {"content": {"text/html": {}}, "description": "An HTML fragment."}},
+    openapi_extra=LIST_PARAMETERS,
+)
+async def related_html(article_id: str, request: Request, query: ListQueryDep) -> Response:
+    """The list as an HTML fragment to put in a page (see /v1/widget.css): links with titles,
+    kickers, pictures and dates, `lang` on each item, and the story's other editions. Cached,
+    tagged and validated like the JSON."""
+    ranker, article = request.app.state.ranker, decoded(article_id)
+    page = ranker.cached_related_page(article, query.k, query.filters, query.rules)
+    if page is None:
+        page = await run_in_threadpool(ranker.related_page, article, query.k, query.filters, query.rules)
+    if page.html is None:  # made once per cached list
+        page.html = await run_in_threadpool(fragment.render_json, page.json, "related")
+    max_age = request.app.state.settings.cache_max_age
+    return cached_json(request, page.html, max_age, page.tags, media=fragment.MEDIA)
 
 
 @router.put(
@@ -103,3 +129,80 @@ def delete_article(article_id: str, store: StoreDep) -> Response:
         raise ArticleNotFound(decoded(article_id))
     store.refresh()
     return Response(status_code=204)
+
+
+# `POST /v1/articles:batch`: a sibling of /v1/articles/{id}, not below it.
+batch_router = APIRouter(tags=["articles"])
+NDJSON = "application/x-ndjson"
+
+
+@batch_router.post(
+    "/v1/articles:batch",
+    response_model=BatchOut,
+    dependencies=[Writer],
+    responses={401: {"model": Error}, 403: {"model": Error}, 413: {"model": Error}, 422: {"model": Error}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                NDJSON: {"schema": {"type": "string", "description": "One article a line (JSON Lines)."}}
+            },
+        }
+    },
+)
+async def upsert_articles_batch(
+    request: Request, store: StoreDep, ranker: RankerDep, settings: SettingsDep
+) -> Any:
+    """Add or replace many articles at once: one article a line, as `seealso index` reads them
+    (`Content-Type: application/x-ndjson`), at most `SEEALSO_BATCH_MAX_LINES` articles. Each line
+    gets its result with its line number; a bad line is rejected and the others are written, in
+    one commit. When this returns, the written ones are in every result."""
+    body = await request.body()
+    if sum(1 for line in body.split(b"\n") if line.strip()) > settings.batch_max_lines:
+        raise RequestTooLarge(
+            f"a batch holds at most {settings.batch_max_lines} lines (SEEALSO_BATCH_MAX_LINES)"
+        )
+    return await run_in_threadpool(_write_batch, body, store, ranker)
+
+
+def _write_batch(body: bytes, store: Store, ranker: Ranker) -> dict[str, Any]:
+    results: dict[int, dict[str, Any]] = {}
+    latest: dict[str, tuple[int, Article]] = {}
+    for item in read_jsonl(io.BytesIO(body)):
+        if isinstance(item, Rejected):
+            results[item.line] = {
+                "line": item.line,
+                "id": item.article_id,
+                "status": "rejected",
+                "error": item.reason,
+            }
+            continue
+        previous = latest.get(item.article.id)
+        if previous is not None:  # the later line wins, as in a file
+            reason = f"replaced by line {item.line}"
+            results[previous[0]] = {
+                "line": previous[0],
+                "id": item.article.id,
+                "status": "replaced",
+                "error": reason,
+            }
+        latest[item.article.id] = (item.line, item.article)
+    articles = [article for _, article in latest.values()]
+    if articles:
+        embedder = ranker.embedder
+        recipe = bind_embedder(store, embedder)
+        known = store.catalog.hashes([a.id for a in articles])
+        upsert_articles(store, embedder, articles, recipe)
+        store.refresh()
+        for line, article in latest.values():
+            before = known.get(article.id)
+            if before is None:
+                status = "added"
+            elif (before[1], before[2]) != (article.text_hash(recipe.identity), article.record_hash()):
+                status = "updated"
+            else:
+                status = "unchanged"
+            results[line] = {"line": line, "id": article.id, "status": status}
+    ordered = [results[line] for line in sorted(results)]
+    counts = {status: sum(r["status"] == status for r in ordered) for status in BATCH_STATUSES}
+    return {**counts, "seq": store.catalog.seq(), "results": ordered}

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from seealso.indexer.article import keyword_key
+from seealso.ranking.related import tag
+from seealso.service import fragment
 from seealso.service.caching import cached_json
 from seealso.service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
 from seealso.service.middleware import decoded
@@ -26,10 +30,32 @@ async def keyword_articles(
     equals. Keywords compare case-insensitively; URL-encode them (`/` as `%2F`)."""
     # As /related: a cached page on the event loop, the rest (statistics, ranking) in a thread.
     name = decoded(keyword)
-    body = keywords.cached_articles_json(name, query.k, query.filters)
-    if body is None:
-        body = await run_in_threadpool(keywords.articles_json, name, query.k, query.filters)
-    return cached_json(request, body, settings.cache_max_age)
+    page = keywords.cached_articles_page(name, query.k, query.filters)
+    if page is None:
+        page = await run_in_threadpool(keywords.articles_page, name, query.k, query.filters)
+    return cached_json(request, page.json, settings.cache_max_age, page.tags)
+
+
+@router.get(
+    "/{keyword}/articles.html",
+    response_class=HTMLResponse,
+    responses={
+        404: {"model": Error},
+        200: {"content": {"text/html": {}}, "description": "An HTML fragment."},
+    },
+    openapi_extra=LIST_PARAMETERS,
+)
+async def keyword_articles_html(
+    keyword: str, request: Request, query: ListQueryDep, keywords: KeywordsDep, settings: SettingsDep
+) -> Response:
+    """The keyword page's articles as an HTML fragment (see /v1/articles/{id}/related.html)."""
+    name = decoded(keyword)
+    page = keywords.cached_articles_page(name, query.k, query.filters)
+    if page is None:
+        page = await run_in_threadpool(keywords.articles_page, name, query.k, query.filters)
+    if page.html is None:
+        page.html = await run_in_threadpool(fragment.render_json, page.json, "keyword")
+    return cached_json(request, page.html, settings.cache_max_age, page.tags, media=fragment.MEDIA)
 
 
 @router.get("/{keyword}/related", response_model=RelatedKeywordsOut, responses={404: {"model": Error}})
@@ -40,4 +66,8 @@ def related_keywords(
     articles are; each with a score in [0, 1]."""
     items = keywords.related(decoded(keyword), k)
     payload = {"keyword": keywords.display_name(decoded(keyword)), "items": [i.to_dict() for i in items]}
-    return cached_json(request, payload, settings.cache_max_age)
+    tags = " ".join(
+        [tag("keyword_related", keyword_key(decoded(keyword)))]
+        + [tag("keyword", keyword_key(i.keyword)) for i in items]
+    )
+    return cached_json(request, payload, settings.cache_max_age, tags)

@@ -74,10 +74,10 @@ def test_cached_lists_equal_fresh_ones_through_random_writes(
             if source not in live:
                 continue
             for k, filters in requests:
-                first = cached.related_json(source, k, filters, now=NOW)
-                again = cached.related_json(source, k, filters, now=NOW)
+                first = cached.related_page(source, k, filters, now=NOW)
+                again = cached.related_page(source, k, filters, now=NOW)
                 kept_by_cache += first is again
-                assert again == fresh.related(source, k, filters, now=NOW).json, (step, source)
+                assert again.json == fresh.related(source, k, filters, now=NOW).json, (step, source)
         kind = rng.choice(["add", "text", "metadata", "delete"])
         if kind == "add":
             record = article(rng, 1000 + step, rng.choice(list(TOPICS)))
@@ -102,10 +102,10 @@ def test_a_write_drops_only_the_lists_it_can_change(
 ) -> None:
     ranker = Ranker(store, embedder, rules=RULES, cache_size=1000)
     sources = [f"{topic}-{n}" for topic in TOPICS for n in (1, 2)]
-    lists = {s: ranker.related_json(s, 5, now=NOW) for s in sources}
+    lists = {s: ranker.related_page(s, 5, now=NOW) for s in sources}
 
     def kept() -> set[str]:
-        return {s for s in sources if ranker.related_json(s, 5, now=NOW) is lists[s]}
+        return {s for s in sources if ranker.related_page(s, 5, now=NOW) is lists[s]}
 
     def vid(article_id: str) -> int:
         entry = store.catalog.get(article_id)
@@ -138,7 +138,7 @@ def test_a_write_drops_only_the_lists_it_can_change(
     # (nor one that searched its lexical candidates with a word of it: every "-1" article has "report1")
     untouched = {s for s in sources if not s.startswith("mali") and not telling(s) & words_of("mali-copy")}
     assert "mali-1" not in kept() and kept() >= untouched and len(untouched) >= 3
-    lists = {s: ranker.related_json(s, 5, now=NOW) for s in sources}
+    lists = {s: ranker.related_page(s, 5, now=NOW) for s in sources}
     # A new section for the article first in cocoa-1's list: the lists that hold it in their pool
     # (cocoa-1's, and any other whose candidates it was among) and the lists that searched their
     # lexical candidates with one of its words.
@@ -151,7 +151,7 @@ def test_a_write_drops_only_the_lists_it_can_change(
     assert "cocoa-1" not in kept() and kept() >= untouched and len(untouched) >= 3
     first = ranker.related("cocoa-1", 5, now=NOW).items[0].article
     assert (first.id, first.section) == (member, "sport")
-    lists = {s: ranker.related_json(s, 5, now=NOW) for s in sources}
+    lists = {s: ranker.related_page(s, 5, now=NOW) for s in sources}
     # An editor's pin changes that article's lists only.
     store.catalog.set_override(Override("article", "space-1", "mali-7", "pin", position=1), "alice")
     assert kept() == set(sources) - {"space-1"}
@@ -163,16 +163,17 @@ def test_keyword_pages_are_kept_until_any_write(
 ) -> None:
     keywords = Keywords(Ranker(store, embedder, rules=RULES), cache_size=100)
     fresh = Keywords(Ranker(store, embedder, rules=RULES))
-    assert keywords.cached_articles_json("cocoa", 5) is None  # no statistics, no page yet
-    page = keywords.articles_json("cocoa", 5)
-    assert keywords.articles_json("cocoa", 5) is page
-    assert keywords.cached_articles_json("cocoa", 5) is page
-    assert keywords.cached_articles_json("cocoa", 4) is None
-    assert page == fresh.articles("cocoa", 5).json
-    store.catalog.write(deletes=[json.loads(page)["items"][0]["id"]])
-    assert keywords.cached_articles_json("cocoa", 5) is None
-    changed = keywords.articles_json("cocoa", 5)
-    assert changed != page and changed == fresh.articles("cocoa", 5).json
+    assert keywords.cached_articles_page("cocoa", 5) is None  # no statistics, no page yet
+    page = keywords.articles_page("cocoa", 5)
+    assert keywords.articles_page("cocoa", 5) is page
+    assert keywords.cached_articles_page("cocoa", 5) is page
+    assert keywords.cached_articles_page("cocoa", 4) is None
+    assert page.json == fresh.articles("cocoa", 5).json
+    assert page.tags.split()[:2] == ["keyword/cocoa", "article/" + json.loads(page.json)["items"][0]["id"]]
+    store.catalog.write(deletes=[json.loads(page.json)["items"][0]["id"]])
+    assert keywords.cached_articles_page("cocoa", 5) is None
+    changed = keywords.articles_page("cocoa", 5)
+    assert changed.json != page.json and changed.json == fresh.articles("cocoa", 5).json
     store.catalog.set_override(Override("keyword", "cocoa", "space-3", "pin", position=1), "alice")
-    pinned = json.loads(keywords.articles_json("cocoa", 5))
+    pinned = json.loads(keywords.articles_page("cocoa", 5).json)
     assert pinned["items"][0]["id"] == "space-3"

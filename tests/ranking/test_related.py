@@ -137,13 +137,13 @@ def test_cached_lists_never_outlive_a_write(store: Store, embedder: HashingEmbed
     path.write_text("".join(json.dumps(a) + "\n" for a in CORPUS))
     index_articles(store, embedder, read_articles(str(path)))
     ranker = Ranker(store, embedder, rules=NEUTRAL, cache_size=10)
-    first = ranker.related_json("mali-1", k=3)
-    assert ranker.related_json("mali-1", k=3) is first
-    assert ranker.related_json("mali-1", k=2) is not first
+    first = ranker.related_page("mali-1", k=3)
+    assert ranker.related_page("mali-1", k=3) is first
+    assert ranker.related_page("mali-1", k=2) is not first
     store.catalog.write(deletes=["mali-3"])
-    fresh = ranker.related_json("mali-1", k=3)
-    assert b'"id":"mali-3"' in first
-    assert b'"id":"mali-3"' not in fresh
+    fresh = ranker.related_page("mali-1", k=3)
+    assert b'"id":"mali-3"' in first.json and "article/mali-3" in first.tags.split()
+    assert b'"id":"mali-3"' not in fresh.json
 
 
 def test_the_event_loop_gets_a_cached_list_or_nothing(
@@ -157,27 +157,27 @@ def test_the_event_loop_gets_a_cached_list_or_nothing(
     path.write_text("".join(json.dumps(a) + "\n" for a in CORPUS))
     index_articles(store, embedder, read_articles(str(path)))
     ranker = Ranker(store, embedder, rules=NEUTRAL, cache_size=10)
-    assert ranker.cached_related_json("mali-1", k=3) is None  # not built yet
-    first = ranker.related_json("mali-1", k=3)
-    assert ranker.cached_related_json("mali-1", k=3) is first
-    assert ranker.cached_related_json("mali-1", k=2) is None
-    assert ranker.cached_related_json("nobody", k=3) is None
+    assert ranker.cached_related_page("mali-1", k=3) is None  # not built yet
+    first = ranker.related_page("mali-1", k=3)
+    assert ranker.cached_related_page("mali-1", k=3) is first
+    assert ranker.cached_related_page("mali-1", k=2) is None
+    assert ranker.cached_related_page("nobody", k=3) is None
     store.catalog.write(deletes=["mali-3"])
-    assert ranker.cached_related_json("mali-1", k=3) is None  # a write since: the thread decides
-    fresh = ranker.related_json("mali-1", k=3)
-    assert b'"id":"mali-3"' not in fresh and ranker.cached_related_json("mali-1", k=3) is fresh
-    assert Ranker(store, embedder, rules=NEUTRAL).cached_related_json("mali-1", k=3) is None  # no cache
+    assert ranker.cached_related_page("mali-1", k=3) is None  # a write since: the thread decides
+    fresh = ranker.related_page("mali-1", k=3)
+    assert b'"id":"mali-3"' not in fresh.json and ranker.cached_related_page("mali-1", k=3) is fresh
+    assert Ranker(store, embedder, rules=NEUTRAL).cached_related_page("mali-1", k=3) is None  # no cache
     # An editor's change of any list: the thread decides again.
     store.catalog.set_override(Override("article", "cocoa-1", "mali-2", "pin", position=1), "alice")
-    assert ranker.cached_related_json("mali-1", k=3) is None
-    again = ranker.related_json("mali-1", k=3)
-    assert again is fresh and ranker.cached_related_json("mali-1", k=3) is again  # not its list: kept
+    assert ranker.cached_related_page("mali-1", k=3) is None
+    again = ranker.related_page("mali-1", k=3)
+    assert again is fresh and ranker.cached_related_page("mali-1", k=3) is again  # not its list: kept
     # Statistics due to reload (a write, and their refresh interval past): the thread reloads them.
     ranker.scorer.refresh_seconds = 0.0
     write_one(store, embedder, {"id": "opera", "title": "Opera", "body": "tenor soprano aria"})
     assert ranker.scorer.settled_epoch(store.catalog.seq()) is None
-    assert ranker.cached_related_json("mali-1", k=3) is None
-    ranker.related_json("mali-1", k=3)
+    assert ranker.cached_related_page("mali-1", k=3) is None
+    ranker.related_page("mali-1", k=3)
     assert ranker.scorer.settled_epoch(store.catalog.seq()) == store.catalog.seq()
 
 
@@ -210,14 +210,14 @@ def test_an_article_that_shares_a_rare_name_is_a_candidate_however_far_its_vecto
     assert {"colonel", "assimi", "goïta"} <= built.words  # the name's tokens, as the full-text index has them
     assert ranker.related("target", k=1).items[0].article.id == "source"  # and it is found back
     # The cache: a far article that names him could enter the list's lexical part.
-    first = ranker.related_json("source", k=1)
-    assert ranker.related_json("source", k=1) is first
+    first = ranker.related_page("source", k=1)
+    assert ranker.related_page("source", k=1) is first
     write_one(store, embedder, {"id": "opera", "title": "Opera", "body": "tenor soprano aria libretto"})
-    assert ranker.related_json("source", k=1) is first  # no word of the list's: kept
+    assert ranker.related_page("source", k=1) is first  # no word of the list's: kept
     write_one(
         store, embedder, {"id": "far", "title": "Opera", "body": "tenor aria sung for Colonel Assimi Goïta"}
     )
-    assert ranker.related_json("source", k=1) is not first
+    assert ranker.related_page("source", k=1) is not first
 
 
 def test_a_word_in_another_language_drops_the_cached_list_it_could_enter(
@@ -242,12 +242,12 @@ def test_a_word_in_another_language_drops_the_cached_list_it_could_enter(
     path.write_text("".join(json.dumps(a) + "\n" for a in [source, *fillers]))
     index_articles(store, embedder, read_articles(str(path)))
     ranker = Ranker(store, embedder, rules=NEUTRAL, cache_size=10)
-    first = ranker.related_json("source", k=3)
+    first = ranker.related_page("source", k=3)
     far = {"id": "far", "title": "Opera", "body": "tenor soprano aria zorbaxine zorbaxine", "language": "en"}
     write_one(store, embedder, far)
-    again = ranker.related_json("source", k=3)
+    again = ranker.related_page("source", k=3)
     assert again is not first
-    assert again == Ranker(store, embedder, rules=NEUTRAL).related_json("source", k=3)
+    assert again.json == Ranker(store, embedder, rules=NEUTRAL).related_page("source", k=3).json
     entry = store.catalog.get("far")
     assert entry is not None
     assert entry.vid in ranker._related("source", 3, NO_FILTERS, NEUTRAL, None).depends  # it is a candidate

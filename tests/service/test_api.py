@@ -779,7 +779,7 @@ def test_an_unexpected_error_is_a_json_500_with_the_security_headers(data_dir: P
         def broken(*args: object, **kwargs: object) -> bytes:
             raise RuntimeError("a bug")
 
-        client.app.state.ranker.related_json = broken  # type: ignore[attr-defined]
+        client.app.state.ranker.related_page = broken  # type: ignore[attr-defined]
         response = client.get(path_of("mali-1") + "/related")
         assert (response.status_code, response.json()["error"]) == (500, "internal_error")
         assert "a bug" not in response.text
