@@ -35,6 +35,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,12 @@ class PageTracker:
     lock file, `seealso.service.feed`); reading the feed needs none.
     """
 
-    def __init__(self, ranker: Ranker, keywords: Keywords, rules: ListRules | None = None) -> None:
+    def __init__(
+        self, ranker: Ranker, keywords: Keywords, rules: ListRules | None = None, workers: int = 1
+    ) -> None:
+        """Args:
+        workers: threads that compute pages (a server keeps one: its requests come first)."""
+        self.workers = workers
         self.ranker = ranker
         self.keywords = keywords
         self.store = ranker.store
@@ -246,8 +252,13 @@ class PageTracker:
             pages: list[Page] = []
             gone: list[tuple[str, str]] = []
             changed: list[tuple[str, str, str | None, bool]] = []
-            for kind, key in wanted[start : start + CHUNK]:
-                page = self._compute(kind, key, stats)
+            chunk = wanted[start : start + CHUNK]
+            if self.workers > 1:
+                with ThreadPoolExecutor(self.workers) as pool:
+                    found = list(pool.map(lambda page: self._compute(page[0], page[1], stats), chunk))
+            else:
+                found = [self._compute(kind, key, stats) for kind, key in chunk]
+            for (kind, key), page in zip(chunk, found, strict=True):
                 before = faces[kind].get(key)
                 if page is None:
                     if before is not None:

@@ -173,7 +173,7 @@ class BatchResult:
     unchanged: int = 0
     replaced: int = 0
     rejected: int = 0
-    seq: int = 0  # the catalog's sequence number after the (last) batch, not a feed seq
+    catalog_seq: int = 0  # the catalog's sequence number after the (last) batch, not a feed seq
     results: tuple[BatchLine, ...] = ()
 
 
@@ -343,8 +343,8 @@ class Client:
             data = self._json("POST", "/v1/articles:batch", content=body, headers={"Content-Type": NDJSON})
             counts = {name: n + data.get(name, 0) for name, n in counts.items()}
             lines.extend(_build(BatchLine, r, line=sent + r["line"]) for r in data["results"])
-            seq, sent = data["seq"], sent + len(chunk)
-        return BatchResult(**counts, seq=seq, results=tuple(lines))
+            seq, sent = data["catalog_seq"], sent + len(chunk)
+        return BatchResult(**counts, catalog_seq=seq, results=tuple(lines))
 
     def delete(self, article_id: str) -> None:
         """Delete an article (NotFound if there is none)."""

@@ -22,7 +22,7 @@ def cached_json(
     304 without a body."""
     body = payload if isinstance(payload, bytes) else compact_json(payload)
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Origin"}
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
     if tags:
         headers.update({"Surrogate-Key": tags, "Cache-Tag": tags.replace(" ", ",")})
     wanted = request.headers.get("if-none-match", "")

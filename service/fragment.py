@@ -49,7 +49,8 @@ MONTHS = {
 def _day(stamp: str, lang: str) -> str:
     when = dates.parse(stamp)
     months = MONTHS.get(lang, MONTHS["en"])
-    return f"{when.day} {months[when.month - 1]} {when.year}"
+    day = "1er" if lang == "fr" and when.day == 1 else str(when.day)
+    return f"{day} {months[when.month - 1]} {when.year}"
 
 
 def _also(language: str, lang: str) -> str:
@@ -71,10 +72,14 @@ def render(page: dict[str, Any], kind: str) -> bytes:
         key = page["article"]["id"]
     else:
         languages = [i["language"] for i in page["items"]]
-        lang = max(set(languages), key=languages.count) if languages else "en"  # the most common
+        # The most common; on a tie, the first item's (a set's order would differ by process).
+        lang = max(languages, key=languages.count) if languages else "en"
         heading = WORDS.get(lang, WORDS["en"])["keyword"].format(name=page["keyword"])
         key = page["keyword"]
-    uid = "seealso-" + hashlib.blake2b(f"{kind}:{key}".encode(), digest_size=6).hexdigest()
+    # Unique on a page that shows two lists (two sizes of one list included).
+    uid = (
+        "seealso-" + hashlib.blake2b(f"{kind}:{key}:{len(page['items'])}".encode(), digest_size=6).hexdigest()
+    )
     return _template.render(lang=lang, heading=heading, items=page["items"], uid=uid).encode()
 
 

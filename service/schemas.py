@@ -181,5 +181,7 @@ class BatchOut(BaseModel):
     unchanged: int
     replaced: int
     rejected: int
-    seq: int = Field(description="The catalog's sequence number after the batch.")
+    catalog_seq: int = Field(
+        description="The catalog's sequence number after the batch (not the change feed's seq)."
+    )
     results: list[BatchLine]

@@ -165,7 +165,7 @@ def test_batches_give_each_line_its_status(api: Client) -> None:
     ]  # fmt: skip
     assert "id" in (result.results[1].error or "")
     assert (result.added, result.updated, result.unchanged, result.rejected) == (3, 1, 0, 1)
-    assert result.seq == api.ready()["seq"]
+    assert result.catalog_seq == api.ready()["seq"]
     assert api.article("batch-1").title == "Cocoa farmers end strike"
     one = api.upsert_many([articles[2], {**articles[2], "title": "Cocoa harvest later"}])
     assert [r.status for r in one.results] == ["replaced", "updated"] and one.replaced == 1

@@ -205,4 +205,4 @@ def _write_batch(body: bytes, store: Store, ranker: Ranker) -> dict[str, Any]:
             results[line] = {"line": line, "id": article.id, "status": status}
     ordered = [results[line] for line in sorted(results)]
     counts = {status: sum(r["status"] == status for r in ordered) for status in BATCH_STATUSES}
-    return {**counts, "seq": store.catalog.seq(), "results": ordered}
+    return {**counts, "catalog_seq": store.catalog.seq(), "results": ordered}

@@ -215,7 +215,7 @@ def test_a_batch_writes_valid_lines_in_one_commit_and_numbers_the_others(client:
         (5, "b-2", "rejected"), (6, "b-1", "added"),
     ]  # fmt: skip
     assert "invalid JSON" in body["results"][1]["error"]
-    assert (body["added"], body["rejected"], body["seq"]) == (1, 2, seq + 1)  # one commit
+    assert (body["added"], body["rejected"], body["catalog_seq"]) == (1, 2, seq + 1)  # one commit
     found = client.get("/v1/search?q=cocoa farmers strike&k=1").json()["items"]
     assert found[0]["id"] == "b-1" and found[0]["title"] == "Cocoa farmers strike again"
     too_many = client.post("/v1/articles:batch", content="{}\n" * 6, headers=AUTH)
