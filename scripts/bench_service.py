@@ -170,6 +170,9 @@ def bench(name: str, data_dir: Path, args: argparse.Namespace) -> None:
         "SEEALSO_PORT": str(port),
         "SEEALSO_WORKERS": str(args.workers),
         "SEEALSO_LIST_CACHE_SIZE": str(args.cache_size),
+        # The feed's first build of every page would run beside the load (minutes at 100,000
+        # articles); its cost is scripts/eval_feed.py's to measure.
+        "SEEALSO_FEED": "false",
     }
     server = subprocess.Popen([sys.executable, "-m", "seealso", "serve"], env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

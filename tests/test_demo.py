@@ -245,3 +245,70 @@ def test_seealso_demo_indexes_and_serves_with_its_token(model_cache: Path, tmp_p
             assert response.status == 201  # created
         with urllib.request.urlopen(f"{base}/v1/articles/demo-write-1") as response:
             assert json.load(response)["title"] == body["title"]
+
+
+def test_the_feed_logs_exactly_the_demo_pages_that_changed(demo_copy: Path, real_embedder: Embedder) -> None:
+    """The change feed on the demo with the real model, against every page computed afresh after
+    each random write: adds, rewrites, retitles, a translation declared, deletes, overrides."""
+    import random
+
+    from seealso.indexer.article import parse_article
+    from seealso.indexer.overrides import Override
+    from seealso.indexer.runner import bind_embedder, upsert_articles
+    from seealso.ranking.pages import PageTracker
+
+    store = Store.open(demo_copy)
+    ranker = Ranker(store, real_embedder)
+    ranker.scorer.refresh_seconds = 1e9  # statistics held still (drift is the sweep's)
+    tracker = PageTracker(ranker, Keywords(ranker, refresh_seconds=0))
+    recipe = bind_embedder(store, real_embedder)
+
+    def every_face() -> dict[tuple[str, str], str]:
+        stats = tracker.keywords.stats()
+        pages = {p: tracker._compute(*p, stats) for p in tracker._every_page()}
+        return {p: page.face for p, page in pages.items() if page is not None}
+
+    tracker.update()
+    before = every_face()
+    rng = random.Random(2)
+    entries = store.catalog.get_by_vids(store.index().vids().tolist())
+    articles = {e.article.id: e.article for e in entries.values()}
+    cursor = 0
+    for step, kind in enumerate(
+        ["add", "rewrite", "retitle", "translation", "delete", "pin", "block", "add"]
+    ):
+        ids = sorted(articles)
+        if kind in ("pin", "block"):
+            source, target = rng.sample(ids, 2)
+            store.catalog.set_override(
+                Override("article", source, target, kind, 1 if kind == "pin" else None), "t"
+            )
+        elif kind == "delete":
+            victim = rng.choice(ids)
+            store.catalog.write(deletes=[victim])
+            del articles[victim]
+        else:
+            base = articles[rng.choice(ids)]
+            if kind == "add":
+                record = {**base.model_dump(), "id": f"new-{step}", "title": base.title + " (follow-up)"}
+            elif kind == "rewrite":
+                donor = articles[rng.choice(ids)]
+                record = {**base.model_dump(), "title": donor.title, "body": donor.body}
+            elif kind == "retitle":
+                record = {**base.model_dump(), "title": "Updated: " + base.title}
+            else:
+                other = next(a for a in articles.values() if a.language != base.language)
+                record = {**base.model_dump(), "translations": [other.id]}
+            record.pop("language_source", None)
+            article = parse_article(record)
+            upsert_articles(store, real_embedder, [article], recipe)
+            articles[article.id] = article
+        store.refresh()
+        assert tracker.update() is not None
+        after = every_face()
+        changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+        found = store.catalog.page_changes(cursor, 100_000)
+        cursor = found[-1].seq if found else cursor
+        assert {(c.kind, c.key) for c in found} == changed, (step, kind)
+        before = after
+    store.close()
