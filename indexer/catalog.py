@@ -562,19 +562,21 @@ class Catalog:
             ).fetchall()
         return [(row[0], row[1]) for row in rows]
 
-    def page_state(self) -> tuple[int, int, str]:
-        """(catalog seq, overrides' version, rules) the stored pages were computed at; seq -1
-        before the first computation."""
+    def page_state(self) -> tuple[int, int, str, str]:
+        """(catalog seq, overrides' version, rules, the time expiries were looked for up to) the
+        stored pages were computed at; seq -1 before the first computation."""
         with self._lock:
             rows = dict(
                 self._db.execute(
-                    "SELECT key, value FROM meta WHERE key IN ('pages_seq', 'pages_overrides', 'pages_rules')"
+                    "SELECT key, value FROM meta WHERE key IN "
+                    "('pages_seq', 'pages_overrides', 'pages_rules', 'pages_expiry')"
                 ).fetchall()
             )
         return (
             int(rows.get("pages_seq", -1)),
             int(rows.get("pages_overrides", -1)),
             rows.get("pages_rules", ""),
+            rows.get("pages_expiry", ""),
         )
 
     def page_faces(self, kind: str) -> dict[str, str]:
@@ -607,7 +609,7 @@ class Catalog:
         computed: Iterable[paging.Page],
         gone: Iterable[tuple[str, str]],
         changed: Iterable[tuple[str, str, str | None, bool]],
-        state: tuple[int, int, str] | None,
+        state: tuple[int, int, str, str] | None,
         retain: int,
     ) -> None:
         """Store computed pages and log the changed ones in one transaction, with the state they
@@ -625,6 +627,7 @@ class Catalog:
                             ("pages_seq", str(state[0])),
                             ("pages_overrides", str(state[1])),
                             ("pages_rules", state[2]),
+                            ("pages_expiry", state[3]),
                         ],
                     )
                 self._db.execute("COMMIT")
@@ -643,6 +646,10 @@ class Catalog:
     def webhook_cursors(self) -> dict[str, paging.WebhookCursor]:
         with self._lock:
             return paging.webhook_cursors(self._db)
+
+    def forget_webhooks(self, keep: Sequence[str]) -> None:
+        with self._lock:
+            paging.forget_webhooks(self._db, keep)
 
     def set_webhook_cursor(self, cursor: paging.WebhookCursor) -> None:
         with self._lock:

@@ -174,7 +174,10 @@ def save(
     )
     last = db.execute("SELECT MAX(seq) FROM page_changes").fetchone()[0]
     if last is not None and retain > 0:
-        db.execute("DELETE FROM page_changes WHERE seq <= ?", (int(last) - retain,))
+        # Never what a webhook has yet to deliver: a receiver down for long keeps the log longer.
+        behind = db.execute("SELECT MIN(seq) FROM webhook_cursors").fetchone()[0]
+        keep_after = int(last) - retain if behind is None else min(int(last) - retain, int(behind))
+        db.execute("DELETE FROM page_changes WHERE seq <= ?", (keep_after,))
 
 
 def _forget_reads(db: sqlite3.Connection, pid: int) -> None:
@@ -216,6 +219,11 @@ def webhook_cursors(db: sqlite3.Connection) -> dict[str, WebhookCursor]:
         "SELECT url, seq, failures, last_error, last_attempt, delivered_at FROM webhook_cursors"
     ).fetchall()
     return {row[0]: WebhookCursor(*row) for row in rows}
+
+
+def forget_webhooks(db: sqlite3.Connection, keep: Sequence[str]) -> None:
+    """Drop the cursors of webhooks no longer configured (they would keep the log forever)."""
+    db.execute(f"DELETE FROM webhook_cursors WHERE url NOT IN ({_marks(keep)})", list(keep))
 
 
 def set_webhook_cursor(db: sqlite3.Connection, cursor: WebhookCursor) -> None:

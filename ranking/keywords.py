@@ -272,6 +272,8 @@ class Keywords:
         page = KeywordArticles(
             self.display_name(keyword), len(tagged), merge(automatic, chosen, k, lambda i: i.score)
         )
+        if any(item is None for _, item in placed):  # an editor's target yet to be indexed: any may enter
+            floor = -1.0
         return TracedPage(page, center, floor, frozenset(tagged.tolist()), frozenset(near.tolist()))
 
     def _calibrated(self, cosines: dict[int, float], center: np.ndarray) -> dict[int, float]:

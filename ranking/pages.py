@@ -80,6 +80,7 @@ def related_face(page: RelatedList) -> str:
     head = page.article
     return _face(
         {
+            "article": article_dict(head) if head is not None else None,
             "translations": [article_dict(a) for a in page.translations],
             "items": [
                 [article_dict(i.article), [article_dict(a) for a in i.translations]] for i in page.items
@@ -118,11 +119,12 @@ class PageTracker:
         self.store = ranker.store
         self.rules = rules or ranker.rules
         self._lock = threading.Lock()
-        self._expiry_checked = utc_now()
 
     @property
     def rules_identity(self) -> str:
-        return json.dumps({"k": PAGE_K, **asdict(self.rules)}, sort_keys=True)
+        """What every page depends on beyond the catalog: the list rules and keyword settings."""
+        rules = {"k": PAGE_K, **asdict(self.rules), "keyword_min_similarity": self.keywords.min_similarity}
+        return json.dumps(rules, sort_keys=True)
 
     # -- updates ------------------------------------------------------------------------------------
 
@@ -132,11 +134,12 @@ class PageTracker:
             catalog = self.store.catalog
             self.store.refresh()
             seq, version = catalog.seq(), catalog.overrides_version()
-            done_seq, done_version, rules = catalog.page_state()
+            done_seq, done_version, rules, checked = catalog.page_state()
             now = utc_now()
-            expiring = catalog.expiring_sources(self._expiry_checked, now)
+            # Overrides that expired since the last look (kept in the catalog: across restarts and
+            # from one process to another).
+            expiring = catalog.expiring_sources(checked or now, now)
             if (seq, version, rules) == (done_seq, done_version, self.rules_identity) and not expiring:
-                self._expiry_checked = now
                 return None
             started = time.perf_counter()
             if done_seq < 0 or rules != self.rules_identity:
@@ -148,9 +151,8 @@ class PageTracker:
                 wanted |= {("related" if s == "article" else s, key) for s, key in expiring}
                 log_changes = True
             computed, changed = self._recompute(
-                sorted(wanted), log_changes, (seq, version, self.rules_identity)
+                sorted(wanted), log_changes, (seq, version, self.rules_identity, now)
             )
-            self._expiry_checked = now
             return Report(seq, len(wanted), computed, changed, time.perf_counter() - started)
 
     def sweep(self, limit: int) -> int:
@@ -235,7 +237,7 @@ class PageTracker:
         return every | stored  # stored pages no longer there are gone
 
     def _recompute(
-        self, wanted: Iterable[tuple[str, str]], log_changes: bool, state: tuple[int, int, str] | None
+        self, wanted: Iterable[tuple[str, str]], log_changes: bool, state: tuple[int, int, str, str] | None
     ) -> tuple[int, int]:
         """Compute `wanted` pages, store them, log those whose face changed (or that are new or
         gone); returns (pages computed, pages changed)."""
@@ -314,15 +316,18 @@ class PageTracker:
                 tags=tuple(tags),
             )  # fmt: skip
         related, center, floor, scored = self.keywords.traced_related(key, PAGE_K, stats)
+        face = _face([self.keywords.display_name(key), [r.keyword for r in related]])
         return Page(
-            kind, key, _face([r.keyword for r in related]), floor, frozenset(), keywords=scored,
-            center=center, tags=(tag("keyword_related", key),),
+            kind, key, face, floor, frozenset(), keywords=scored, center=center,
+            tags=(tag("keyword_related", key), tag("keyword", key)),
         )  # fmt: skip
 
 
-def feed_entry(kind: str, key: str, url: str | None, gone: bool) -> dict[str, Any]:
+def feed_entry(kind: str, key: str, url: str | None, gone: bool, seq: int) -> dict[str, Any]:
     """One page of the feed as the API and the CLI give it."""
-    entry: dict[str, Any] = {"kind": kind, "id": key, "url": page_path(kind, key), "tag": tag(kind, key)}
+    entry: dict[str, Any] = {
+        "seq": seq, "kind": kind, "id": key, "url": page_path(kind, key), "tag": tag(kind, key),
+    }  # fmt: skip
     if url:
         entry["page_url"] = url
     if gone:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -46,7 +45,12 @@ class Weights:
 
 # Random pairs sampled per language pair to estimate the dense baseline, and the fewest articles a
 # language needs for its own baseline.
-BASELINE_PAIRS = 400
+# The share of the catalog that must change (upserts and deletes) before the statistics are
+# loaded again (`Scorer`): document frequencies and calibration move by about that much.
+STATS_CHANGE = 0.01
+# Articles of a language whose cosines estimate its calibration (`Scorer.baseline`): every pair of
+# a stable sample of them (`stable_sample`), so that one write moves no score but by its own pairs.
+BASELINE_ARTICLES = 400
 MIN_BASELINE_ARTICLES = 20
 
 # The model reads both languages: its similarity carries most of the score.
@@ -93,8 +97,8 @@ class Relevance:
 
 class Scorer:
     """Computes relevance over one store, with document frequencies reloaded at most every
-    `refresh_seconds` after the catalog changes (IDF moves slowly; an article's own terms are
-    always current).
+    `refresh_seconds`, once STATS_CHANGE of the catalog has changed (IDF moves slowly; an
+    article's own terms are always current).
 
     Args:
         model_languages: the languages the embedding model reads; None for all (multilingual).
@@ -149,12 +153,22 @@ class Scorer:
                         self._profiles.pop(vid, None)
                 self._profiles_seq = seq
             stale = seq != self._df_seq and time.monotonic() - self._df_time >= self.refresh_seconds
+            if stale and self._df_seq >= 0 and not self._changed_enough():
+                self._df_time = time.monotonic()  # look again in refresh_seconds
+                stale = False
             if self._df_seq < 0 or stale:
                 self._load_idf()
                 self._df_seq, self._df_time = seq, time.monotonic()
                 self._profiles.clear()
                 self._baselines.clear()
                 self._samples = None
+
+    def _changed_enough(self) -> bool:
+        """Whether enough of the catalog changed since the statistics were loaded to load them
+        again (STATS_CHANGE of its articles): each reload moves every score a little, and with
+        them the lists near a tie, so a few writes to a large catalog reload nothing."""
+        upserts, deletes = self.store.catalog.changes_since(self._df_seq)
+        return len(upserts) + len(deletes) >= max(1.0, STATS_CHANGE * self.store.catalog.count())
 
     def _load_idf(self) -> None:
         """IDF of every word: log((N + 1) / (df + 1)) + 1, with N the articles of the word's
@@ -236,18 +250,12 @@ class Scorer:
             side_a = side_b = [v for vids in members.values() for v in vids]
             if len(side_a) < MIN_BASELINE_ARTICLES:
                 return 0.0
-        rng = np.random.default_rng(zlib.crc32(f"{language_a}|{language_b}".encode()))
-        first = rng.choice(np.asarray(side_a), BASELINE_PAIRS)
-        second = rng.choice(np.asarray(side_b), BASELINE_PAIRS)
-        keep = first != second
-        held, vectors = self.store.vectors(np.unique(np.concatenate([first[keep], second[keep]])))
-        row = {int(v): i for i, v in enumerate(held)}
-        pairs = [(row[a], row[b]) for a, b in zip(first[keep].tolist(), second[keep].tolist(), strict=True)
-                 if a in row and b in row]  # fmt: skip
-        if not pairs:
-            return 0.0
-        left, right = (list(side) for side in zip(*pairs, strict=True))
-        return float(np.median(np.einsum("ij,ij->i", vectors[left], vectors[right])))
+        _, left = self.store.vectors(stable_sample(side_a, BASELINE_ARTICLES))
+        _, right = self.store.vectors(stable_sample(side_b, BASELINE_ARTICLES))
+        cosines = left @ right.T
+        if side_a is side_b or language_a == language_b:  # an article and itself are not a random pair
+            cosines = cosines[~np.eye(len(left), len(right), dtype=bool)]
+        return float(np.median(cosines)) if cosines.size else 0.0
 
     def scale(self, language_a: str, language_b: str) -> tuple[float, float]:
         """(baseline, span) of the dense calibration of two languages: a cosine c becomes
@@ -299,7 +307,7 @@ class Scorer:
         return {language: (b, 1.0 - top) for language, b in base.items()}
 
     def _language_samples(self) -> dict[str, np.ndarray]:
-        """Up to BASELINE_PAIRS random article vectors of each language (of all articles for a
+        """Up to BASELINE_ARTICLES article vectors of each language (a stable sample) (of all articles for a
         language with fewer than MIN_BASELINE_ARTICLES), kept until the statistics are reloaded."""
         self._refresh()
         samples = self._samples
@@ -308,11 +316,9 @@ class Scorer:
             everyone = [v for vids in members.values() for v in vids]
             samples = {}
             if len(everyone) >= MIN_BASELINE_ARTICLES:
-                rng = np.random.default_rng(0)
                 for language, vids in members.items():
                     pool = vids if len(vids) >= MIN_BASELINE_ARTICLES else everyone
-                    chosen = rng.choice(np.asarray(pool), min(len(pool), BASELINE_PAIRS), replace=False)
-                    samples[language] = self.store.vectors(chosen)[1]
+                    samples[language] = self.store.vectors(stable_sample(pool, BASELINE_ARTICLES))[1]
             self._samples = samples
         return samples
 
@@ -386,6 +392,17 @@ def _cosines(
     lookup = np.zeros(int(max(all_ids.max(), ids.max())) + 1, dtype=np.float32)
     lookup[ids] = weights
     return np.bincount(owner, weights=lookup[all_ids] * all_weights, minlength=len(others))
+
+
+def stable_sample(vids: list[int], size: int) -> np.ndarray:
+    """Up to `size` of `vids`, chosen by a hash of each: a sample that adding or removing one
+    article changes by at most that article and one other (a random draw would change entirely,
+    and with it every calibrated score)."""
+    ids = np.asarray(vids, dtype=np.int64)
+    if len(ids) <= size:
+        return ids
+    keys = (ids * 2654435761) % 4294967291  # Knuth's multiplicative hash, mod a prime
+    return ids[np.argpartition(keys, size)[:size]]
 
 
 def dense_matrix(vectors: np.ndarray) -> np.ndarray:

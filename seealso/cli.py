@@ -440,7 +440,7 @@ def changes(
         raise typer.Exit(EXIT_RESYNC)
     found = store.catalog.page_changes(since, limit)
     store.close()
-    pages = [feed_entry(c.kind, c.key, c.url, c.gone) for c in found]
+    pages = [feed_entry(c.kind, c.key, c.url, c.gone, c.seq) for c in found]
     following = found[-1].seq if found else since
     if as_json:
         typer.echo(json.dumps({"seq": last, "pages": pages, "next": following}, indent=2, ensure_ascii=False))

@@ -187,6 +187,7 @@ class ChangedPage:
     tag: str
     page_url: str | None = None
     gone: bool = False
+    seq: int = 0  # its place in the feed: a consumer that stops midway resumes after it
 
 
 @dataclasses.dataclass(frozen=True)

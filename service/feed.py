@@ -37,6 +37,14 @@ from seealso.ranking.pages import PageTracker, TrackerLock, feed_entry
 log = logging.getLogger("seealso.service")
 
 TIMEOUT = 10.0
+
+
+class _Refuse(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # urllib then raises HTTPError for the 3xx
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_Refuse)
 BATCH = 500
 MAX_BACKOFF = 60.0
 
@@ -72,6 +80,7 @@ class Feed:
         self.holding = False
 
     def start(self) -> None:
+        self.store.catalog.forget_webhooks([str(hook.url) for hook in self.settings.webhooks])
         self._threads = [threading.Thread(target=self._track, name="seealso-feed", daemon=True)]
         self._threads += [
             threading.Thread(target=self._deliver, args=(hook,), name="seealso-webhook", daemon=True)
@@ -79,6 +88,10 @@ class Feed:
         ]
         for thread in self._threads:
             thread.start()
+
+    def label(self, hook: Webhook) -> str:
+        """How metrics and logs name a webhook: its place and host (its URL may hold a token)."""
+        return f"{self.settings.webhooks.index(hook)}:{hook.url.host}"
 
     def stop(self) -> None:
         self._stop.set()
@@ -109,6 +122,7 @@ class Feed:
         catalog = self.store.catalog
         url, secret = str(hook.url), hook.secret.get_secret_value()
         failures = 0
+        pending: tuple[int, bytes] | None = None  # a batch that failed: sent again as it was
         while not self._stop.is_set():
             if not self.holding:
                 self._stop.wait(self.settings.feed_interval)
@@ -117,13 +131,16 @@ class Feed:
             if cursor is None:  # a new webhook starts at the feed's end
                 cursor = WebhookCursor(url, catalog.page_bounds()[1], 0, None, None, None)
                 catalog.set_webhook_cursor(cursor)
-            changes = catalog.page_changes(cursor.seq, BATCH)
-            if not changes:
-                with self._wake:
-                    self._wake.wait(self.settings.feed_interval)
-                continue
-            pages = [feed_entry(c.kind, c.key, c.url, c.gone) for c in changes]
-            body = json.dumps({"since": cursor.seq, "seq": changes[-1].seq, "pages": pages}).encode()
+            if pending is None:
+                changes = catalog.page_changes(cursor.seq, BATCH)
+                if not changes:
+                    with self._wake:
+                        self._wake.wait(self.settings.feed_interval)
+                    continue
+                pages = [feed_entry(c.kind, c.key, c.url, c.gone, c.seq) for c in changes]
+                body = json.dumps({"since": cursor.seq, "seq": changes[-1].seq, "pages": pages}).encode()
+                pending = changes[-1].seq, body
+            upto, body = pending
             stamp = str(int(time.time()))
             request = urllib.request.Request(
                 url,
@@ -138,23 +155,23 @@ class Feed:
             )
             error = None
             try:
-                with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                with _NO_REDIRECTS.open(request, timeout=TIMEOUT) as response:
                     if not 200 <= response.status < 300:
                         error = f"HTTP {response.status}"
-            except urllib.error.HTTPError as exc:
+            except urllib.error.HTTPError as exc:  # 3xx too: a redirected POST would arrive as a GET
                 error = f"HTTP {exc.code}"
             except (OSError, ValueError) as exc:
                 error = str(getattr(exc, "reason", exc))
             now = utc_now()
             if error is None:
-                failures = 0
+                failures, pending = 0, None
                 catalog.set_webhook_cursor(
-                    replace(cursor, seq=changes[-1].seq, failures=0, last_attempt=now, delivered_at=now)
+                    replace(cursor, seq=upto, failures=0, last_attempt=now, delivered_at=now)
                 )
                 continue
             failures += 1
-            self.on_failure(url)
-            log.warning("webhook %s failed (%s); retrying", url, error)
+            self.on_failure(self.label(hook))
+            log.warning("webhook %s failed (%s); retrying", self.label(hook), error)
             catalog.set_webhook_cursor(
                 replace(cursor, failures=cursor.failures + 1, last_error=error, last_attempt=now)
             )

@@ -147,6 +147,7 @@ class OverridesOut(BaseModel):
 
 
 class ChangedPage(BaseModel):
+    seq: int = Field(description="The entry's place in the feed (`since` after it skips it).")
     kind: Literal["related", "keyword", "keyword_related"] = Field(
         description="An article's related list, a keyword page's articles, or its related keywords."
     )

@@ -36,5 +36,5 @@ def changes(
             status_code=410,
         )
     found = catalog.page_changes(since, limit)
-    pages = [feed_entry(c.kind, c.key, c.url, c.gone) for c in found]
+    pages = [feed_entry(c.kind, c.key, c.url, c.gone, c.seq) for c in found]
     return {"seq": last, "pages": pages, "next": found[-1].seq if found else since}

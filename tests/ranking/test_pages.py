@@ -108,8 +108,9 @@ def test_feed_entries_name_the_page_its_tag_and_its_url(
     changes = store.catalog.page_changes(0, 1000)
     own = [c for c in changes if c.key == "mali/7 été" and c.kind == "related"]
     assert len(own) == 1
-    entry = feed_entry(own[0].kind, own[0].key, own[0].url, own[0].gone)
+    entry = feed_entry(own[0].kind, own[0].key, own[0].url, own[0].gone, own[0].seq)
     assert entry == {
+        "seq": own[0].seq,
         "kind": "related",
         "id": "mali/7 été",
         "url": "/v1/articles/mali%2F7%20%C3%A9t%C3%A9/related",
@@ -142,9 +143,58 @@ def test_a_sweep_logs_drift(store: Store, embedder: HashingEmbedder, tracker: Pa
     tracker.update()
     source, target = "mali-1", "space-2"
     store.catalog.set_override(Override("article", source, target, "pin", 1), "test")
-    tracker.store.catalog.save_pages(
-        [], [], [], (store.catalog.seq(), store.catalog.overrides_version(), tracker.rules_identity), 100
-    )
+    state = store.catalog.seq(), store.catalog.overrides_version(), tracker.rules_identity, "9999-01-01"
+    tracker.store.catalog.save_pages([], [], [], state, 100)
     assert tracker.update() is None  # the tracker believes every page is current
     changed = sum(tracker.sweep(50) for _ in range(20))
     assert changed >= 1 and ("related", source) in logged(store, 0)[0]
+
+
+def test_what_the_reviewed_paths_change_is_logged(
+    store: Store, embedder: HashingEmbedder, tracker: PageTracker
+) -> None:
+    """An override expiring while no tracker runs, an article's own fields, a keyword's spelling,
+    and a keyword page's pinned target deleted then indexed again: each is logged."""
+    import time as clock
+
+    from seealso.indexer.dates import normalize
+
+    tracker.update()
+    soon = normalize(clock.strftime("%Y-%m-%dT%H:%M:%SZ", clock.gmtime(clock.time() + 2)))
+    store.catalog.set_override(Override("article", "mali-1", "space-2", "pin", 1, soon), "test")
+    tracker.update()
+    seq = store.catalog.page_bounds()[1]
+    clock.sleep(3)
+    restarted = PageTracker(tracker.ranker, tracker.keywords)  # a new process: nothing in memory
+    restarted.update()
+    assert ("related", "mali-1") in logged(store, seq)[0]
+
+    seq = store.catalog.page_bounds()[1]
+    own = article(random.Random(1), 3, "cocoa", id="cocoa-3")
+    write(store, embedder, [{**own, "url": "https://example.org/moved"}])
+    tracker.update()
+    assert ("related", "cocoa-3") in logged(store, seq)[0]
+
+    seq = store.catalog.page_bounds()[1]
+    store.catalog.set_override(Override("keyword", "mali", "space-3", "pin", 1), "test")
+    tracker.update()
+    store.catalog.write(deletes=["space-3"])
+    tracker.update()
+    write(store, embedder, [article(random.Random(2), 3, "space", id="space-3")])
+    tracker.update()
+    found = store.catalog.page_changes(seq, 1000)
+    assert [c.seq for c in found if (c.kind, c.key) == ("keyword", "mali")][-1] > found[
+        0
+    ].seq  # after the re-add
+
+
+def test_the_log_keeps_what_a_webhook_has_yet_to_deliver(store: Store) -> None:
+    from seealso.indexer.pages import WebhookCursor
+
+    store.catalog.set_webhook_cursor(WebhookCursor("https://hook.example/x", 2, 0, None, None, None))
+    for n in range(10):
+        store.catalog.save_pages([], [], [("related", f"a-{n}", None, False)], None, 3)
+    assert store.catalog.page_bounds() == (2, 10)  # rows 3.. kept for the webhook, though retain is 3
+    store.catalog.forget_webhooks([])
+    store.catalog.save_pages([], [], [("related", "a-10", None, False)], None, 3)
+    assert store.catalog.page_bounds() == (8, 11)

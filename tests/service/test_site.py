@@ -70,6 +70,7 @@ def test_the_feed_gives_the_pages_a_write_changed(client: TestClient) -> None:
     assert {("related", "mali-3"), ("related", "mali-1")} <= pages
     own = next(p for p in after["pages"] if p["id"] == "mali-3")  # type: ignore[union-attr]
     assert own == {
+        "seq": own["seq"],
         "kind": "related", "id": "mali-3", "url": "/v1/articles/mali-3/related", "tag": "related/mali-3",
         "page_url": "https://example.org/mali-3", "gone": False,
     }  # fmt: skip

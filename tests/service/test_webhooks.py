@@ -22,7 +22,8 @@ TOKEN = "webhook-test-token-0123456789"
 
 
 class Receiver:
-    """A webhook endpoint that answers 500 to its first `failures` deliveries, then 204."""
+    """A webhook endpoint that redirects its first `failures` deliveries elsewhere (a misconfigured
+    URL: not a delivery), then answers 204."""
 
     def __init__(self, failures: int) -> None:
         self.failures = failures
@@ -34,10 +35,18 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
-                    status = 500 if receiver.failures > 0 else 204
+                    status = 302 if receiver.failures > 0 else 204
                     receiver.failures -= 1
                     receiver.received.append((status, dict(self.headers), body))
                 self.send_response(status)
+                if status == 302:
+                    self.send_header("Location", "/moved")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                with receiver.lock:
+                    receiver.received.append((-1, dict(self.headers), b"GET " + self.path.encode()))
+                self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
@@ -92,10 +101,11 @@ def test_webhooks_are_signed_ordered_retried_and_resumed(data_dir: Path) -> None
         delivered = receiver.wait_for(lambda d: ("related", "mali-9", False) in pages_of(d))
         with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
             metrics = response.read().decode()
-        assert f'seealso_webhook_failures_total{{url="{receiver.url}"}} 1.0' in metrics
-    # The first delivery failed and was sent again, the same batch; every delivery is signed.
+        assert 'seealso_webhook_failures_total{url="0:127.0.0.1"} 1.0' in metrics
+    # The first delivery was redirected: a failure (not followed as a GET), sent again, the same
+    # batch; every delivery is signed.
     statuses = [status for status, _, _ in receiver.received]
-    assert statuses[:2] == [500, 204]
+    assert statuses[:2] == [302, 204] and -1 not in statuses
     assert receiver.received[0][2] == receiver.received[1][2]
     for _, headers, body in receiver.received:
         stamp = headers["X-Seealso-Timestamp"]
