@@ -316,7 +316,7 @@ def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         "seq": store.catalog.seq(),
         "migrations": store.catalog.migrations(),
         "index": asdict(manifest) if manifest else None,
-        "feed": store.catalog.page_bounds()[1],
+        "feed_seq": store.catalog.page_bounds()[1],
         "webhooks": {
             url: f"delivered to {c.seq}"
             + (f", {c.failures} failures, last: {c.last_error}" if c.failures else "")
