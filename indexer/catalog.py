@@ -596,6 +596,10 @@ class Catalog:
         with self._lock:
             return paging.readers(self._db, table, values)
 
+    def phrase_readers(self, tokens: frozenset[str]) -> set[tuple[str, str]]:
+        with self._lock:
+            return paging.phrase_readers(self._db, tokens)
+
     def page_url(self, kind: str, key: str) -> str | None:
         with self._lock:
             return paging.page_url(self._db, kind, key)

@@ -24,7 +24,7 @@ import numpy as np
 
 KINDS = ("related", "keyword", "keyword_related")
 # The tables of what pages read, and their column: articles by vid, keywords by key, tokens.
-READS = {"page_reads": "vid", "page_keywords": "key", "page_words": "token"}
+READS = {"page_reads": "vid", "page_keywords": "key", "page_words": "phrase"}
 
 
 def create_tables(db: sqlite3.Connection) -> None:
@@ -42,6 +42,9 @@ def create_tables(db: sqlite3.Connection) -> None:
             f" pid INTEGER NOT NULL, PRIMARY KEY ({column}, pid)) WITHOUT ROWID"
         )
         db.execute(f"CREATE INDEX {table}_pid ON {table} (pid)")
+    # A phrase is found by its last token (a name's most telling part, as a rule).
+    db.execute("ALTER TABLE page_words ADD COLUMN last TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX page_words_last ON page_words (last)")
     db.execute(
         "CREATE TABLE page_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
         " key TEXT NOT NULL, url TEXT, gone INTEGER NOT NULL, at TEXT NOT NULL)"
@@ -62,7 +65,7 @@ class Page:
     floor: float
     reads: frozenset[int]  # vids
     keywords: frozenset[str] = frozenset()  # keys
-    words: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()  # phrases: a word's or a name's tokens, space-separated
     center: np.ndarray | None = None
     vid: int | None = None
     tags: tuple[str, ...] = ()
@@ -109,7 +112,7 @@ def centers(db: sqlite3.Connection, kind: str) -> tuple[list[str], np.ndarray, n
 
 def readers(db: sqlite3.Connection, table: str, values: Sequence[object]) -> set[tuple[str, str]]:
     """The (kind, key) of the pages that read any of `values`: vids (`page_reads`), keyword keys
-    (`page_keywords`) or full-text tokens (`page_words`)."""
+    (`page_keywords`) or phrases (`page_words`)."""
     column = READS[table]
     found: set[tuple[str, str]] = set()
     for start in range(0, len(values), 500):
@@ -120,6 +123,21 @@ def readers(db: sqlite3.Connection, table: str, values: Sequence[object]) -> set
             chunk,
         )
         found.update(rows.fetchall())
+    return found
+
+
+def phrase_readers(db: sqlite3.Connection, tokens: frozenset[str]) -> set[tuple[str, str]]:
+    """The (kind, key) of the pages searched with a phrase all of whose tokens are in `tokens`."""
+    found: set[tuple[str, str]] = set()
+    values = sorted(tokens)
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        rows = db.execute(
+            "SELECT r.phrase, p.kind, p.key FROM page_words r JOIN pages p ON p.pid = r.pid"
+            f" WHERE r.last IN ({_marks(chunk)})",
+            chunk,
+        )
+        found.update((kind, key) for phrase, kind, key in rows if tokens.issuperset(phrase.split(" ")))
     return found
 
 
@@ -163,11 +181,13 @@ def save(
             ),
         ).fetchone()[0]  # fmt: skip
         _forget_reads(db, pid)
-        for table, values in zip(READS, (page.reads, page.keywords, page.words), strict=True):
-            db.executemany(
-                f"INSERT OR IGNORE INTO {table} ({READS[table]}, pid) VALUES (?, ?)",
-                [(v, pid) for v in values],
-            )
+        for table, values in zip(READS, (page.reads, page.keywords), strict=False):
+            sql = f"INSERT OR IGNORE INTO {table} ({READS[table]}, pid) VALUES (?, ?)"
+            db.executemany(sql, [(v, pid) for v in values])
+        db.executemany(
+            "INSERT OR IGNORE INTO page_words (phrase, pid, last) VALUES (?, ?, ?)",
+            [(phrase, pid, phrase.rsplit(" ", 1)[-1]) for phrase in page.words],
+        )
     db.executemany(
         "INSERT INTO page_changes (kind, key, url, gone, at) VALUES (?, ?, ?, ?, ?)",
         [(kind, key, url, int(is_gone), now) for kind, key, url, is_gone in changed],

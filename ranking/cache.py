@@ -12,12 +12,13 @@ so those invalidate by themselves. For the rest, each list records what it read:
   items' translations were looked for in (-1 when either was not full). An upserted article whose
   vector scores at least this against S's vector could enter the pool or join an item's story,
   so it drops the list too.
-- `words`: the tokens of the words and names of S that its pool's lexical part was searched with
-  (BM25 over the catalog's full-text index, which matches strings, in any language). An upserted
-  article that shares a token with them could enter that part, so it drops the list too; one
-  below the floor without any cannot enter the pool at all. (BM25's own statistics move with
-  every write, which may reorder the lexical part's last places among the articles already
-  there: the epoch, reloaded within a minute of a write, bounds how long such a list is kept.)
+- `words`: the words and names of S that its pool's lexical part was searched with, each as its
+  tokens (BM25 over the catalog's full-text index, which matches strings, in any language, and a
+  name as a phrase). An upserted article that has every token of one of them could enter that
+  part, so it drops the list too; one below the floor without any cannot enter the pool at all.
+  (BM25's own statistics move with every write, which may reorder the lexical part's last
+  places among the articles already there: the epoch, reloaded with the statistics, bounds how
+  long such a list is kept.)
 - `source`: S's id; a change to the overrides of S's list drops its lists.
 
 The changes come from the catalog's change log, so each server process catches up on its own.
@@ -43,7 +44,7 @@ class Cached(Generic[T]):
     vector: np.ndarray
     depends: frozenset[int]
     floor: float
-    words: frozenset[str]
+    words: frozenset[tuple[str, ...]]
 
 
 class ListCache(Generic[T]):
@@ -102,8 +103,8 @@ class ListCache(Generic[T]):
         words: frozenset[str] = frozenset(),
     ) -> None:
         """Drop the lists that read one of `vids`, or whose pool an upserted article could enter:
-        by its vector (`vectors`, of the vids `upserted`) or by one of its `words` (the full-text
-        tokens of its words and names: `seealso.ranking.related.search_tokens`).
+        by its vector (`vectors`, of the vids `upserted`) or by its words (`words`: the full-text
+        tokens of the upserted articles' words and names, `seealso.ranking.related.search_tokens`).
 
         Args:
             margin: how far the index's scores may be from these exact dot products.
@@ -115,7 +116,7 @@ class ListCache(Generic[T]):
                 key
                 for key in keys
                 if not self._lists[key].depends.isdisjoint(changed)
-                or not self._lists[key].words.isdisjoint(words)
+                or any(words.issuperset(phrase) for phrase in self._lists[key].words)
             }
             if len(upserted) and keys:
                 sources = np.vstack([self._lists[key].vector for key in keys])

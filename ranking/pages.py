@@ -203,7 +203,7 @@ class PageTracker:
                 for i in part
             }
             tokens = search_tokens(catalog.words(sorted(ids)).values())
-            wanted |= catalog.page_readers("page_words", sorted(tokens))
+            wanted |= catalog.phrase_readers(tokens)
         # Related keywords: the pages that scored a changed keyword, and those a moved centroid reaches.
         if keys:
             wanted |= catalog.page_readers("page_keywords", sorted(keys))
@@ -294,7 +294,8 @@ class PageTracker:
             reads = traced.depends | {vid for vid, _, _ in found.values()}
             tags = [tag("related", key), tag("article", key), *(tag("article", i) for i in sorted(shown))]
             return Page(
-                kind, key, related_face(page), traced.floor, frozenset(reads), words=traced.words,
+                kind, key, related_face(page), traced.floor, frozenset(reads),
+                words=frozenset(" ".join(phrase) for phrase in traced.words),
                 vid=found[key][0] if key in found else None, tags=tuple(tags),
                 url=page.article.url if page.article else None,
             )  # fmt: skip

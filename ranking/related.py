@@ -188,9 +188,20 @@ def telling_words(
 
 
 def search_tokens(words: Iterable[str]) -> frozenset[str]:
-    """The tokens the full-text index splits `words` into (or finer): a query word or name
-    can match an article only if the two share one (see `seealso.ranking.cache`)."""
+    """The tokens the full-text index splits `words` into (or finer)."""
     return frozenset(token for word in words for token in _TOKEN.findall(word.casefold()))
+
+
+def search_phrases(words: Iterable[str]) -> frozenset[tuple[str, ...]]:
+    """Each of `words` as the tokens the full-text index splits it into: a query word or name (a
+    phrase: "Assimi Goïta") can match an article only if the article has every one of its tokens
+    (see `seealso.ranking.cache`)."""
+    return frozenset(found for word in words if (found := tuple(_TOKEN.findall(word.casefold()))))
+
+
+def reached(phrases: frozenset[tuple[str, ...]], tokens: frozenset[str]) -> bool:
+    """Whether an article of these `tokens` could match one of `phrases`."""
+    return any(tokens.issuperset(phrase) for phrase in phrases)
 
 
 def _columns(pairs: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -376,7 +387,7 @@ class Ranker:
             vector=vector,
             depends=frozenset(skip | {vid for _, vid in pool} | searched),
             floor=floor if floor < 0 or deepest < 0 else min(floor, deepest),
-            words=search_tokens(words[0] + words[1]),
+            words=search_phrases(words[0] + words[1]),
         )
 
     def _editor_item(
