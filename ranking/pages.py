@@ -48,7 +48,7 @@ from seealso.indexer.dates import now as utc_now
 from seealso.indexer.pages import Page
 from seealso.indexer.vectors import SCORE_ERROR
 from seealso.ranking.keywords import KeywordNotFound, Keywords, KeywordStats
-from seealso.ranking.related import Ranker, RelatedList, article_dict, compact_json, search_tokens, tag
+from seealso.ranking.related import Ranker, RelatedList, article_dict, article_tokens, compact_json, tag
 from seealso.ranking.shaping import ListRules
 
 log = logging.getLogger(__name__)
@@ -196,14 +196,7 @@ class PageTracker:
                 best = (centers @ vectors.T).max(axis=1)
                 wanted |= {("keyword", names[i]) for i in np.flatnonzero(best >= floors - margin)}
             # ... or by a word its lexical candidates were searched with.
-            ids = {
-                int(i)
-                for row in catalog.lexical(upserts).values()
-                for part in (row.term_ids, row.name_ids)
-                for i in part
-            }
-            tokens = search_tokens(catalog.words(sorted(ids)).values())
-            wanted |= catalog.phrase_readers(tokens)
+            wanted |= catalog.phrase_readers(article_tokens(catalog, upserts))
         # Related keywords: the pages that scored a changed keyword, and those a moved centroid reaches.
         if keys:
             wanted |= catalog.page_readers("page_keywords", sorted(keys))

@@ -26,7 +26,7 @@ from seealso.errors import ArticleNotFound, SeealsoError
 from seealso.indexer.analysis import names as text_names
 from seealso.indexer.analysis import terms as text_terms
 from seealso.indexer.article import Article
-from seealso.indexer.catalog import Entry
+from seealso.indexer.catalog import Catalog, Entry
 from seealso.indexer.overrides import Override
 from seealso.indexer.store import Store
 from seealso.indexer.vectors import SCORE_ERROR
@@ -204,6 +204,18 @@ def reached(phrases: frozenset[tuple[str, ...]], tokens: frozenset[str]) -> bool
     return any(tokens.issuperset(phrase) for phrase in phrases)
 
 
+def article_tokens(catalog: Catalog, vids: Sequence[int]) -> frozenset[str]:
+    """The full-text tokens of every word and name of the articles `vids`: what a phrase of a
+    list's lexical search must be made of for them to match it (`reached`)."""
+    ids = {
+        int(i)
+        for row in catalog.lexical(vids).values()
+        for part in (row.term_ids, row.name_ids)
+        for i in part
+    }
+    return search_tokens(catalog.words(sorted(ids)).values())
+
+
 def _columns(pairs: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
     """(scores, vids) arrays of (score, vid) pairs, as the vector index returns them."""
     return np.asarray([s for s, _ in pairs], dtype=np.float32), np.asarray(
@@ -343,14 +355,9 @@ class Ranker:
                     upserts, deletes = catalog.changes_since(old_seq)
                     held, vectors = self.store.vectors(np.asarray(upserts, dtype=np.int64))
                     margin = SCORE_ERROR[self.store.index().kind]
-                    ids = {
-                        int(i)
-                        for row in catalog.lexical(upserts).values()
-                        for part in (row.term_ids, row.name_ids)
-                        for i in part
-                    }
-                    words = search_tokens(catalog.words(sorted(ids)).values())
-                    lists.changed([*upserts, *deletes], held, vectors, margin, words)
+                    lists.changed(
+                        [*upserts, *deletes], held, vectors, margin, article_tokens(catalog, upserts)
+                    )
                 if version != old_version:
                     lists.overridden(catalog.override_sources_since(old_version, "article"))
             return lists.advance((seq, version, epoch))
