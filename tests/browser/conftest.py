@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
+# Every browser test module is marked with this: skipped cleanly on a machine without chromium.
+without_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium (apt-get install chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(

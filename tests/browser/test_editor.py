@@ -13,7 +13,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,15 +20,10 @@ from seealso.embeddings.hashing import HashingEmbedder
 from seealso.indexer.reader import read_articles
 from seealso.indexer.runner import index_articles
 from seealso.indexer.store import Store
+from tests.browser.conftest import without_chromium
 from tests.service.test_app import NEUTRAL_RULES, free_port, serving
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
+pytestmark = [pytest.mark.browser, without_chromium]
 playwright = pytest.importorskip("playwright.sync_api")
 Page = playwright.Page
 expect = playwright.expect

@@ -15,7 +15,6 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,18 +23,13 @@ from seealso.embeddings.hashing import HashingEmbedder
 from seealso.indexer.reader import read_articles
 from seealso.indexer.runner import index_articles
 from seealso.indexer.store import Store
+from tests.browser.conftest import without_chromium
 from tests.service.test_app import NEUTRAL_RULES, free_port, serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
+pytestmark = [pytest.mark.browser, without_chromium]
 playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 

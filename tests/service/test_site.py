@@ -242,3 +242,30 @@ def test_openapi_names_operations_types_and_the_bearer_scheme(client: TestClient
     assert {"type": "string", "format": "date-time"} in article["published_at"]["anyOf"]
     changed = schema["components"]["schemas"]["ChangedPage"]["properties"]["kind"]
     assert changed["enum"] == ["related", "keyword", "keyword_related"]
+
+
+def test_fragments_and_the_feed_from_many_threads_equal_one_at_a_time(client: TestClient) -> None:
+    """Fragments, JSON lists and feed reads, with batches written meanwhile: each answer from
+    eight threads equals the sequential one (the fragment is made once per cached list)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client.put("/v1/articles/mali-3", json=PICTURED, headers=AUTH)
+    feed(client)
+    ids = ["mali-1", "mali-2", "mali-3", "cocoa-1"]
+    paths = [related_url(i, k=3).replace("/related?", "/related.html?") for i in ids]
+    paths += [related_url(i, k=3) for i in ids] + ["/v1/keywords/Sahel/articles.html", "/v1/changes?since=0"]
+    sequential = {path: client.get(path).text for path in paths}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda path: (path, client.get(path).text), paths * 6))
+    assert all(text == sequential[path] for path, text in answers)
+    lines = [
+        json.dumps({"id": f"t-{n}", "title": f"Cocoa harvest {n}", "body": "cocoa farmers"})
+        for n in range(12)
+    ]
+    batches = ["\n".join(lines[n : n + 3]) for n in range(0, 12, 3)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda b: client.post("/v1/articles:batch", content=b, headers=AUTH).json(), batches)
+        )
+    assert sorted(r["id"] for body in results for r in body["results"]) == sorted(f"t-{n}" for n in range(12))
+    assert all(body["added"] == 3 for body in results)
