@@ -3,11 +3,13 @@
 A page is one list a site shows: the related list of an article (`related`, keyed by its id), the
 article list of a keyword page (`keyword`) or its related keywords (`keyword_related`, both keyed
 by the keyword's key). For each, `pages` keeps what decides whether a write can change it
-(`seealso.ranking.pages` computes these): a hash of what the page shows (`face`), the lowest dense
-score it read (`floor`, -1 when any article may enter), the vector it was searched with (`center`,
-for keyword pages; a related page is searched with its article's vector), the full-text tokens
-its lexical candidates were searched with, and, in `page_reads`, what it read: the articles it
-shows (`a:<vid>`) and the keywords it was computed from (`k:<key>`).
+(`seealso.ranking.pages` computes these): a hash of what the page shows (`face`); the lowest dense
+score it read (`floor`, -1 when any article may enter) and the one a new article must reach to
+enter its candidates (`bar`; NULL in pages stored before it); the full-text search its lexical
+candidates came from, with a digest of what it found (`lexical`, JSON); the vector it was
+searched with (`center`, for keyword pages; a related page is searched with its article's
+vector); the full-text tokens its lexical candidates were searched with (`page_words`); and in
+`page_reads` and `page_keywords`, what it read: articles by vid, keywords by key.
 
 `page_changes` is the feed: one row a changed page, in order; it keeps the last
 `retain` rows. `webhook_cursors` keeps how far each webhook has been delivered.
@@ -64,6 +66,8 @@ class Page:
     face: str
     floor: float
     reads: frozenset[int]  # vids
+    bar: float | None = None
+    lexical: str | None = None  # JSON: its full-text search and a digest of what it found
     keywords: frozenset[str] = frozenset()  # keys
     words: frozenset[str] = frozenset()  # phrases: a word's or a name's tokens, space-separated
     center: np.ndarray | None = None
@@ -90,11 +94,31 @@ def faces(db: sqlite3.Connection, kind: str) -> dict[str, str]:
     return dict(db.execute("SELECT key, face FROM pages WHERE kind = ?", (kind,)).fetchall())
 
 
-def related_floors(db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
-    """(vids, floors) of every related page."""
-    rows = db.execute("SELECT vid, floor FROM pages WHERE kind = 'related' AND vid IS NOT NULL").fetchall()
+def related_floors(db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vids, floors, bars) of every related page (a bar not stored is its floor)."""
+    rows = db.execute(
+        "SELECT vid, floor, coalesce(bar, floor) FROM pages WHERE kind = 'related' AND vid IS NOT NULL"
+    ).fetchall()
     vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return vids, np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
+    floors = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
+    return vids, floors, np.fromiter((r[2] for r in rows), dtype=np.float32, count=len(rows))
+
+
+def lexical(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str | None]:
+    """key → stored full-text search of the related pages of `keys`."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        rows = db.execute(
+            f"SELECT key, lexical FROM pages WHERE kind = 'related' AND key IN ({_marks(chunk)})", chunk
+        )
+        found.update(rows.fetchall())
+    return found
+
+
+def bars(db: sqlite3.Connection, kind: str) -> dict[str, float | None]:
+    """key → bar of every page of `kind`."""
+    return dict(db.execute("SELECT key, bar FROM pages WHERE kind = ?", (kind,)).fetchall())
 
 
 def centers(db: sqlite3.Connection, kind: str) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -171,12 +195,14 @@ def save(
     for page in computed:
         center = None if page.center is None else np.asarray(page.center, dtype=np.float32).tobytes()
         pid = db.execute(
-            "INSERT INTO pages (kind, key, vid, face, floor, center, tags, url, computed)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
-            " vid = excluded.vid, face = excluded.face, floor = excluded.floor, center = excluded.center,"
-            " tags = excluded.tags, url = excluded.url, computed = excluded.computed RETURNING pid",
+            "INSERT INTO pages (kind, key, vid, face, floor, bar, lexical, center, tags, url, computed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+            " vid = excluded.vid, face = excluded.face, floor = excluded.floor, bar = excluded.bar,"
+            " lexical = excluded.lexical, center = excluded.center, tags = excluded.tags,"
+            " url = excluded.url, computed = excluded.computed RETURNING pid",
             (
-                page.kind, page.key, page.vid, page.face, float(page.floor), center,
+                page.kind, page.key, page.vid, page.face, float(page.floor),
+                None if page.bar is None else float(page.bar), page.lexical, center,
                 json.dumps(list(page.tags)), page.url, computed_round,
             ),
         ).fetchone()[0]  # fmt: skip

@@ -12,6 +12,10 @@ so those invalidate by themselves. For the rest, each list records what it read:
   items' translations were looked for in (-1 when either was not full). An upserted article whose
   vector scores at least this against S's vector could enter the pool or join an item's story,
   so it drops the list too.
+- `bar` (the change feed only, `seealso.ranking.pages`): the lowest dense score at which a new
+  vector enters the pool itself; between the floor and the bar it only joins the translation
+  search, which a vector far from every article of another language cannot change when the
+  articles that search found beyond the pool are themselves that far.
 - `words`: the words and names of S that its pool's lexical part was searched with, each as its
   tokens (BM25 over the catalog's full-text index, which matches strings, in any language, and a
   name as a phrase). An upserted article that has every token of one of them could enter that
@@ -38,6 +42,18 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
+class LexicalSearch:
+    """The full-text search a list took lexical candidates from (its query and limit), and the
+    articles it found, best first: the change feed runs it again after a write that has one of its
+    words, and a page whose search finds the same, in the same order, did not change through it."""
+
+    terms: tuple[str, ...]
+    names: tuple[str, ...]
+    limit: int
+    found: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Cached(Generic[T]):
     value: T
     source: str
@@ -45,6 +61,12 @@ class Cached(Generic[T]):
     depends: frozenset[int]
     floor: float
     words: frozenset[tuple[str, ...]]
+    # The lowest dense score at which a new vector may enter the candidates (a related list's
+    # pool); between `floor` and `bar` it only joins the search for translations, where it
+    # changes nothing when it is inert (`seealso.ranking.translations.inert`). Same as the floor
+    # when the search could be changed by what it lets go.
+    bar: float = -1.0
+    lexical: LexicalSearch | None = None
 
 
 class ListCache(Generic[T]):

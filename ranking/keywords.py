@@ -337,9 +337,11 @@ class Keywords:
     def traced_related(
         self, keyword: str, k: int = 10, stats: KeywordStats | None = None
     ) -> tuple[list[RelatedKeyword], np.ndarray, float, frozenset[str]]:
-        """`related(...)` with what it read: the keyword's centroid, the lowest similarity among
-        the nearest keywords it considered (-1 when it considered them all), and the keys of every
-        keyword it scored."""
+        """`related(...)` with what decides whether a change of other keywords can alter it: the
+        keyword's centroid, the score another keyword needs to enter the list (its lowest
+        automatic score shown; -1 when every candidate is shown, 2 when no automatic item is), and
+        the keys that it shows or that its editors named (a change of any of those may alter it;
+        of another keyword, only when that keyword's score reaches the bar: `scores_with`)."""
         stats = stats or self.stats()
         index = stats.position.get(keyword_key(keyword))
         if index is None:
@@ -348,16 +350,15 @@ class Keywords:
         for vid in stats.vids_of_key.get(index, []):
             together.update(stats.keys_of_vid.get(vid, []))
         similarity = stats.centroids @ stats.centroids[index]
+        # Keywords neither tagged with it nor among its nearest score below all of these (½ · cosine).
         nearest = np.argsort(-similarity)[: 4 * k + 1]
-        floor = float(similarity[nearest[-1]]) if len(similarity) > 4 * k + 1 else -1.0
         candidates = (set(together) | {int(i) for i in nearest}) - {index}
         mine = float(stats.counts[index])
 
         def scored(other: int, origin: str = "automatic") -> RelatedKeyword:
-            cooccurrence = together[other] / math.sqrt(mine * float(stats.counts[other]))
-            cosine = float(similarity[other])
-            score = 0.5 * cooccurrence + 0.5 * max(0.0, cosine)
             count = int(stats.counts[other])
+            cosine = float(similarity[other])
+            score = related_score(together[other], mine, count, cosine)
             return RelatedKeyword(stats.names[other], score, count, together[other], cosine, origin)
 
         out = sorted((scored(other) for other in candidates), key=lambda r: (-r.score, r.keyword))
@@ -368,12 +369,38 @@ class Keywords:
             for o in edits.placed
             if o.target in stats.position
         ]
-        read = frozenset(stats.keys[i] for i in candidates | {index})
-        return merge(automatic, placed, k, lambda r: r.score), stats.centroids[index], floor, read
+        shown = merge(automatic, placed, k, lambda r: r.score)
+        room = max(0, k - sum(1 for o, _ in placed if o.position is None or o.position <= k))
+        bar = 2.0 if room == 0 else -1.0 if len(automatic) <= room else automatic[room - 1].score
+        keys = frozenset({stats.keys[index], *edits.targets, *(keyword_key(r.keyword) for r in shown)})
+        return shown, stats.centroids[index], bar, keys
+
+    def scores_with(self, keys: list[int], stats: KeywordStats) -> np.ndarray:
+        """The related-keywords score of every keyword (rows) with each of the keywords at
+        positions `keys` (columns), as `traced_related` scores them."""
+        if not keys:
+            return np.zeros((len(stats.keys), 0), dtype=np.float32)
+        cosines = stats.centroids @ stats.centroids[keys].T
+        counts = stats.counts.astype(np.float64)
+        scores = 0.5 * np.maximum(cosines, 0.0)
+        for column, key in enumerate(keys):
+            together: Counter[int] = Counter()
+            for vid in stats.vids_of_key.get(key, []):
+                together.update(stats.keys_of_vid.get(vid, []))
+            for other, shared in together.items():
+                cosine = cosines[other, column]
+                scores[other, column] = related_score(shared, counts[other], counts[key], cosine)
+        return scores
 
     def display_name(self, keyword: str) -> str:
         """How the keyword is usually written (its most common spelling in the catalog)."""
         return self.store.catalog.keyword_name(keyword) or " ".join(keyword.split())
+
+
+def related_score(together: int, mine: float, theirs: float, cosine: float) -> float:
+    """½ · co-occurrence (articles tagged with both / √(articles of each)) + ½ · cosine of the two
+    keywords' centroids, floored at 0."""
+    return 0.5 * together / math.sqrt(mine * theirs) + 0.5 * max(0.0, float(cosine))
 
 
 def _article_item(article: Article, cosine: float, tagged: bool, origin: str = "automatic") -> RelatedItem:

@@ -11,14 +11,19 @@ logged, in order, for `/v1/changes`, webhooks and CDN purges.
 The pages a write can change (`PageTracker.candidates`), for every page, not only those cached:
 - its own article's related page, and the keyword pages of its keywords before and after;
 - every page that shows it, or (keyword pages) is computed from it;
-- the related pages whose deepest dense read the new vector reaches (a reverse-neighbour check:
-  the new vector against every article's vector and its page's floor), and the keyword pages
-  whose centroid search it reaches;
-- the related pages whose lexical candidates were searched with one of its full-text tokens;
+- the related pages whose candidates a new or changed vector enters (a reverse-neighbour check:
+  the vector against every article's vector and its page's `bar`, the lowest dense score of its
+  pool), and those whose wider search for translations it enters (their `floor`) unless it is
+  inert there: far from every article of another language, and the articles that search found
+  beyond the pool far from them too (`seealso.ranking.translations.inert`), so that it cannot
+  join, part or stand between translations; and the keyword pages whose centroid search it reaches;
+- the related pages whose lexical candidates were searched with one of its full-text tokens, when
+  that search, run again, finds other articles or finds them in another order;
 - the related pages of articles declared its translations, on either side;
 - the lists whose overrides changed or expired;
-- for related keywords: the keywords whose articles changed, the pages that scored them, and the
-  pages whose nearest keywords a moved centroid reaches.
+- for related keywords: the pages that show a changed keyword (or name it in an override), and
+  those where a changed keyword now scores enough to enter (their `bar`: the lowest automatic
+  score shown; `Keywords.scores_with`).
 
 Scores also move a little when the scoring statistics are reloaded (document frequencies) and
 freshness decays with time; `sweep` computes the pages computed longest ago again, a few at a time,
@@ -50,6 +55,7 @@ from seealso.indexer.vectors import SCORE_ERROR
 from seealso.ranking.keywords import KeywordNotFound, Keywords, KeywordStats
 from seealso.ranking.related import Ranker, RelatedList, article_dict, article_tokens, compact_json, tag
 from seealso.ranking.shaping import ListRules
+from seealso.ranking.translations import MARGIN, TRANSLATION_SIMILARITY
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,8 @@ log = logging.getLogger(__name__)
 PAGE_K = 10
 # Feed rows kept: a client further behind than this resyncs (410 from /v1/changes).
 RETAIN = 100_000
+# Scores compared with a page's bar with this much to spare (float rounding, ties).
+SCORE_MARGIN = 1e-5
 # Pages computed at once when the stored pages are first built or all recomputed (memory bound).
 CHUNK = 500
 
@@ -68,6 +76,10 @@ def page_path(kind: str, key: str) -> str:
     if kind == "keyword":
         return f"/v1/keywords/{quote(key, safe='')}/articles"
     return f"/v1/keywords/{quote(key, safe='')}/related"
+
+
+def lexical_digest(vids: tuple[int, ...]) -> str:
+    return hashlib.blake2b(np.asarray(vids, dtype=np.int64).tobytes(), digest_size=16).hexdigest()
 
 
 def _face(payload: Any) -> str:
@@ -167,6 +179,7 @@ class PageTracker:
         catalog, store = self.store.catalog, self.store
         upserts, deletes = catalog.changes_since(since)
         wanted: set[tuple[str, str]] = set()
+        by_words: set[tuple[str, str]] = set()
         changed_vids = [*upserts, *deletes]
         entries = catalog.get_by_vids(upserts, bodies=False)
         wanted |= {("related", e.article.id) for e in entries.values()}
@@ -182,36 +195,83 @@ class PageTracker:
         held, vectors = store.vectors(np.asarray(upserts, dtype=np.int64))
         if len(held):
             margin = SCORE_ERROR[store.index().kind]
-            vids, floors = catalog.page_floors()
+            vids, floors, bars = catalog.page_floors()
             if len(vids):
                 got, sources = store.vectors(vids)
-                floor_of = dict(zip(vids.tolist(), floors.tolist(), strict=True))
-                bars = np.asarray([floor_of[v] for v in got.tolist()], dtype=np.float32)
-                best = (sources @ vectors.T).max(axis=1)
-                reached = got[best >= bars - margin].tolist()
-                found = catalog.get_by_vids(reached, bodies=False)
+                row_of = {v: row for row, v in enumerate(vids.tolist())}
+                rows = [row_of[v] for v in got.tolist()]
+                scores = sources @ vectors.T  # a row a page, a column an upserted vector
+                # Above a page's bar a vector may enter its candidates; between its floor and its
+                # bar only its search for translations, which an inert vector leaves as it was.
+                language = {e.vid: e.article.language for e in entries.values()}
+                loose = self._not_inert(got, scores, [language.get(v, "") for v in held.tolist()], vectors)
+                reached = (scores >= bars[rows, None] - margin) | (
+                    (scores >= floors[rows, None] - margin) & loose[None, :]
+                )
+                found = catalog.get_by_vids(got[reached.any(axis=1)].tolist(), bodies=False)
                 wanted |= {("related", e.article.id) for e in found.values()}
             names, centers, floors = catalog.page_centers("keyword")
             if names:
                 best = (centers @ vectors.T).max(axis=1)
                 wanted |= {("keyword", names[i]) for i in np.flatnonzero(best >= floors - margin)}
-            # ... or by a word its lexical candidates were searched with.
-            wanted |= catalog.phrase_readers(article_tokens(catalog, upserts))
-        # Related keywords: the pages that scored a changed keyword, and those a moved centroid reaches.
+            # ... or by a word its lexical candidates were searched with (looked at last).
+            by_words = catalog.phrase_readers(article_tokens(catalog, upserts))
+        # Related keywords: the pages that show a changed keyword or name it in an override, and
+        # those where a changed keyword now scores enough to enter (their bar).
         if keys:
             wanted |= catalog.page_readers("page_keywords", sorted(keys))
             stats = self.keywords.stats()
             moved = [stats.position[k] for k in keys if k in stats.position]
-            names, centers, floors = catalog.page_centers("keyword_related")
-            if moved and names:
-                best = (centers @ stats.centroids[moved].T).max(axis=1)
-                wanted |= {("keyword_related", names[i]) for i in np.flatnonzero(best >= floors - 1e-4)}
+            if moved:
+                best = self.keywords.scores_with(moved, stats).max(axis=1)
+                for key, bar in catalog.page_bars("keyword_related").items():
+                    at = stats.position.get(key)
+                    if bar is None or at is None or best[at] >= bar - SCORE_MARGIN:
+                        wanted.add(("keyword_related", key))
         # Overrides: the lists whose overrides changed.
         if catalog.overrides_version() != version:
             for scope in ("article", "keyword", "keyword_related"):
                 kind = "related" if scope == "article" else scope
                 wanted |= {(kind, source) for source in catalog.override_sources_since(version, scope)}
+        # A page searched with a word of an upserted article, for no other reason: its full-text
+        # search again; when it finds what it found, in the same order, the page is as it was (the
+        # write did not reach its dense candidates or its translations either, or it would be in).
+        wanted |= {page for page in by_words if page[0] != "related"}
+        maybe = sorted(key for kind, key in by_words - wanted if kind == "related")
+        searches = catalog.page_lexical(maybe)
+        wanted |= {("related", key) for key in maybe if not self._searches_alike(searches.get(key))}
         return wanted
+
+    def _searches_alike(self, stored: str | None) -> bool:
+        """Whether a page's stored full-text search finds what it found then."""
+        if stored is None:
+            return False
+        search = json.loads(stored)
+        found = self.store.catalog.lexical_search(search["terms"], search["names"], search["limit"])
+        return lexical_digest(tuple(vid for vid, _ in found)) == search["found"]
+
+    def _not_inert(
+        self, vids: np.ndarray, scores: np.ndarray, languages: list[str], vectors: np.ndarray
+    ) -> np.ndarray:
+        """For each upserted vector (columns of `scores`, the cosines of the articles `vids` with
+        them; their `languages`): whether it comes close enough to an article of another language,
+        or to another of them, to be a translation or to stand between two
+        (`seealso.ranking.translations.inert`)."""
+        members = self.store.catalog.vids_by_language()
+        language_of = {vid: language for language, found in members.items() for vid in found}
+        spoken = np.asarray([language_of.get(vid, "") for vid in vids.tolist()])
+        among = vectors @ vectors.T
+        written = np.asarray(languages)
+        margin = MARGIN + SCORE_ERROR[self.store.index().kind]
+        out = np.zeros(len(languages), dtype=bool)
+        for column, language in enumerate(languages):
+            for other in members.keys() - {language}:
+                at = self.ranker.scorer.cosine_at(TRANSLATION_SIMILARITY, language, other) - margin
+                near = scores[spoken == other, column]
+                peers = among[written == other, column]
+                if (near.size and near.max() >= at) or (peers.size and peers.max() >= at):
+                    out[column] = True
+        return out
 
     # -- computing ----------------------------------------------------------------------------------
 
@@ -286,10 +346,15 @@ class PageTracker:
             found = catalog.hashes(sorted({key, *shown}))
             reads = traced.depends | {vid for vid, _, _ in found.values()}
             tags = [tag("related", key), tag("article", key), *(tag("article", i) for i in sorted(shown))]
+            lexical = traced.lexical
             return Page(
-                kind, key, related_face(page), traced.floor, frozenset(reads),
+                kind, key, related_face(page), traced.floor, frozenset(reads), bar=traced.bar,
                 words=frozenset(" ".join(phrase) for phrase in traced.words),
                 vid=found[key][0] if key in found else None, tags=tuple(tags),
+                lexical=None if lexical is None else json.dumps(
+                    {"terms": lexical.terms, "names": lexical.names, "limit": lexical.limit,
+                     "found": lexical_digest(lexical.found)}
+                ),
                 url=page.article.url if page.article else None,
             )  # fmt: skip
         assert stats is not None
@@ -309,10 +374,10 @@ class PageTracker:
                 kind, key, face, traced_page.floor, frozenset(reads), center=traced_page.center,
                 tags=tuple(tags),
             )  # fmt: skip
-        related, center, floor, scored = self.keywords.traced_related(key, PAGE_K, stats)
+        related, _, bar, keys = self.keywords.traced_related(key, PAGE_K, stats)
         face = _face([self.keywords.display_name(key), [r.keyword for r in related]])
         return Page(
-            kind, key, face, floor, frozenset(), keywords=scored, center=center,
+            kind, key, face, bar, frozenset(), bar=bar, keywords=keys,
             tags=(tag("keyword_related", key), tag("keyword", key)),
         )  # fmt: skip
 

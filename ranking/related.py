@@ -30,13 +30,14 @@ from seealso.indexer.catalog import Catalog, Entry
 from seealso.indexer.overrides import Override
 from seealso.indexer.store import Store
 from seealso.indexer.vectors import SCORE_ERROR
-from seealso.ranking.cache import Cached, ListCache
+from seealso.ranking.cache import Cached, LexicalSearch, ListCache
 from seealso.ranking.filters import Filters
 from seealso.ranking.overrides import ORIGINS, active_edits, editor_reason, merge
 from seealso.ranking.scoring import Profile, Relevance, Scorer, empty_profile
 from seealso.ranking.shaping import Candidate, ListRules, shape
 from seealso.ranking.translations import Version
 from seealso.ranking.translations import groups as translation_groups
+from seealso.ranking.translations import inert as translations_inert
 
 NO_FILTERS = Filters()
 # How deep check-links looks for a link target in the source's ranking.
@@ -328,7 +329,9 @@ class Ranker:
         if found is None:
             built = self._related(article_id, k, filters, rules, now)
             found = built.value.rendered
-            entry = Cached(found, built.source, built.vector, built.depends, built.floor, built.words)
+            entry = Cached(
+                found, built.source, built.vector, built.depends, built.floor, built.words, built.bar
+            )
             self._lists.put(key, entry, generation)
         return found
 
@@ -380,20 +383,28 @@ class Ranker:
         terms, names = telling_words(source, self.scorer.document_frequencies)
         said = self.store.catalog.words([*terms, *names])
         words = [said[i] for i in terms if i in said], [said[i] for i in names if i in said]
-        pool += self._lexical_pool(vector, *words, depth, skip | {vid for _, vid in pool}, filters)
-        automatic, translations, (deepest, searched) = self._list(pool, vector, source, entry, k, rules, now)
+        taken = skip | {vid for _, vid in pool}
+        extra, lexical_found = self._lexical_pool(vector, *words, depth, taken, filters)
+        pool += extra
+        lexical = LexicalSearch(tuple(words[0]), tuple(words[1]), depth + len(taken), lexical_found)
+        automatic, translations, (deepest, searched, inert) = self._list(
+            pool, vector, source, entry, k, rules, now
+        )
         placed = [
             (o, self._editor_item(entry, vector, source, o))
             for o in edits.placed
             if o.target in found and o.target not in filters.exclude
         ]
         items = merge(automatic, [(o, item) for o, item in placed if item is not None], k, lambda i: i.score)
+        deep = floor if floor < 0 or deepest < 0 else min(floor, deepest)
         return Cached(
             RelatedList(entry.article, items, translations),
             source=article_id,
             vector=vector,
             depends=frozenset(skip | {vid for _, vid in pool} | searched),
-            floor=floor if floor < 0 or deepest < 0 else min(floor, deepest),
+            floor=deep,
+            bar=floor if inert else deep,
+            lexical=lexical if not filters.active else None,
             words=search_phrases(words[0] + words[1]),
         )
 
@@ -440,7 +451,7 @@ class Ranker:
         depth = max(3 * k, 30)
         pool = self._candidates(vector, depth, set(), filters)
         stems = sorted({stem for counts in terms.values() for stem in counts})
-        pool += self._lexical_pool(vector, stems, sorted(names), depth, {vid for _, vid in pool}, filters)
+        pool += self._lexical_pool(vector, stems, sorted(names), depth, {vid for _, vid in pool}, filters)[0]
         queries = {lang: self.scorer.profile(counts, names, lang) for lang, counts in terms.items()}
         fallback = queries[languages[0]]
         scales = self.scorer.query_scales(vector)
@@ -524,10 +535,10 @@ class Ranker:
         rules: ListRules,
         now: datetime | None,
         scales: dict[str, tuple[float, float]] | None = None,
-    ) -> tuple[list[RelatedItem], tuple[Article, ...], tuple[float, set[int]]]:
+    ) -> tuple[list[RelatedItem], tuple[Article, ...], tuple[float, set[int], bool]]:
         """The list made of a candidate `pool`: scored, one item a story, then shaped by the rules;
-        the source article's own translations; and the lowest dense score of the articles its
-        translations were looked for among (-1 when that search was not full), with their vids.
+        the source article's own translations; and what the search for its translations read
+        (`_stories`).
         `source` is the source's profile, or a function of a candidate's language that gives it,
         and `scales` the dense calibration (`Scorer.query_scales`), for a search."""
         article = source_entry.article if source_entry is not None else None
@@ -571,14 +582,16 @@ class Ranker:
 
     def _stories(
         self, candidates: list[Candidate], source: Entry | None, vector: np.ndarray, depth: int
-    ) -> tuple[list[Candidate], list[int], tuple[float, set[int]]]:
+    ) -> tuple[list[Candidate], list[int], tuple[float, set[int], bool]]:
         """One candidate a story (`seealso.ranking.translations`): the others of its group go into its
         `translations`, and the group shows its version in the source's language, else its best.
         A translation is a near-duplicate, so it is looked for among twice `depth` articles
         nearest the source (one more search), not only among the candidates.
-        Returns the candidates left, the vids of the source's own translations, and the lowest
-        score of that search (-1 when it found fewer than it asked for: any article may join) with
-        the vids it found."""
+        Returns the candidates left, the vids of the source's own translations, and of that
+        search: its lowest score (-1 when it found fewer than it asked for: any article may join),
+        the vids it read, and whether the articles it found beyond the candidates are inert
+        (`translations.inert`, and none declared a translation): then an article that enters the
+        search without entering the candidates, inert itself, changes nothing."""
         ranked = sorted(candidates, key=lambda c: -c.score)
         versions = [
             Version(c.vid, c.profile.language if c.profile else "", c.published_at, c.vector) for c in ranked
@@ -592,6 +605,7 @@ class Ranker:
         extra = [int(v) for v in nearest if int(v) not in known]
         facets = self.store.catalog.facets(extra)
         held, rows = self.store.vectors(np.asarray(extra, dtype=np.int64))
+        first_extra = len(versions)
         versions += [
             Version(v, facets[v][2], facets[v][3], row)
             for v, row in zip(held.tolist(), rows, strict=True)
@@ -600,6 +614,10 @@ class Ranker:
         vids = [v.vid for v in versions]
         declared = self.store.catalog.declared_translations(vids)
         group = translation_groups(versions, declared, self.scorer.calibrate)
+        extras = range(first_extra, len(versions))
+        inert = not any(declared.get(vids[row]) for row in extras) and translations_inert(
+            versions, extras, self.scorer.calibrate
+        )
         by_vid = {c.vid: c for c in ranked}
         source_vid = source.vid if source is not None else -1
         members: dict[int, list[int]] = {}
@@ -622,7 +640,7 @@ class Ranker:
             beyond = declared.get(shown, set()) - set(group_vids) - {source_vid}
             story.translations = [v for v in group_vids if v != shown] + sorted(beyond)
             kept.append(story)
-        return kept, own, (deepest, set(vids))
+        return kept, own, (deepest, set(vids), inert)
 
     def _score(
         self,
@@ -675,15 +693,16 @@ class Ranker:
         depth: int,
         skip: set[int],
         filters: Filters,
-    ) -> list[tuple[float, int]]:
+    ) -> tuple[list[tuple[float, int]], tuple[int, ...]]:
         """Up to `depth` (dense score, vid) that match any of `terms` (stems) or `names` best by
         BM25, but `skip`, that pass the filters: the candidates that the nearest vectors miss (a
-        name, a rare word), to be scored like the others."""
+        name, a rare word), to be scored like the others; and every vid the search found, best
+        first (they decide which)."""
         want = depth + len(skip)
         found = self.store.catalog.lexical_search(terms, names, 4 * want if filters.active else want)
         held, vectors = self.store.vectors(np.asarray([v for v, _ in found if v not in skip], dtype=np.int64))
         extra = [(float(np.dot(vector, row)), int(v)) for v, row in zip(held.tolist(), vectors, strict=True)]
-        return self._passing(*_columns(extra), skip, filters)[:depth]
+        return self._passing(*_columns(extra), skip, filters)[:depth], tuple(v for v, _ in found)
 
     def _passing(
         self, scores: np.ndarray, vids: np.ndarray, skip: set[int], filters: Filters

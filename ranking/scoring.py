@@ -269,6 +269,11 @@ class Scorer:
         own = (self.baseline(language_a, language_a) + self.baseline(language_b, language_b)) / 2
         return base, 1.0 - max(own, base)
 
+    def cosine_at(self, calibrated: float, language_a: str, language_b: str) -> float:
+        """The cosine that `calibrate` takes to `calibrated` between these languages."""
+        base, span = self.scale(language_a, language_b)
+        return base + calibrated * max(span, 1e-3)
+
     def calibrate(self, cosines: np.ndarray, languages_a: list[str], languages_b: list[str]) -> np.ndarray:
         """Cosines between articles of `languages_a` (rows) and `languages_b` (columns) as the share
         of the way from two random articles of those languages (0) to one article (1), clipped:

@@ -20,6 +20,8 @@ from seealso.indexer import dates
 
 TRANSLATION_DAYS = 2.0
 TRANSLATION_SIMILARITY = 0.5
+# Calibrated similarities are compared with this much to spare where a decision is skipped on them.
+MARGIN = 1e-4
 
 
 @dataclass(frozen=True)
@@ -66,26 +68,49 @@ def detected(
 ) -> list[tuple[int, int]]:
     """The cross-lingual near-duplicates among `versions` (see the module's docstring)."""
     languages = [v.language for v in versions]
-    if len(set(languages)) < 2:
+    names = sorted(set(languages))
+    if len(names) < 2:
         return []
     vectors = np.stack([v.vector for v in versions])
     similarity = calibrate(vectors @ vectors.T, languages, languages)
-    times = [dates.seconds(v.published_at) if v.published_at else None for v in versions]
-    # language → for every row, the row closest to it in that language (the first among equals)
-    spoken = np.asarray(languages)
-    best: dict[str, list[int]] = {}
-    for language in set(languages):
-        columns = np.flatnonzero(spoken == language)
-        best[language] = columns[np.argmax(similarity[:, columns], axis=1)].tolist()
+    spoken = np.asarray([names.index(language) for language in languages])
+    rows = np.arange(len(versions))
+    # best[l, row]: the row closest to `row` among those in language l (the first among equals)
+    best = np.empty((len(names), len(versions)), dtype=np.int64)
+    for code in range(len(names)):
+        columns = np.flatnonzero(spoken == code)
+        best[code] = columns[np.argmax(similarity[:, columns], axis=1)]
+    times = np.asarray(
+        [dates.seconds(v.published_at) if v.published_at else np.nan for v in versions], dtype=np.float64
+    )
     pairs = []
-    for row, version in enumerate(versions):
-        for language in set(languages) - {version.language}:
-            other = best[language][row]
-            if other < row or best[version.language][other] != row:
-                continue  # each mutual pair once
-            close_in_time = times[row] is not None and times[other] is not None
-            if close_in_time and abs(times[row] - times[other]) > TRANSLATION_DAYS * 86400:  # type: ignore[operator]
-                close_in_time = False
-            if close_in_time and similarity[row, other] >= TRANSLATION_SIMILARITY:
-                pairs.append((version.vid, versions[other].vid))
+    for code in range(len(names)):
+        other = best[code]
+        mutual = (spoken != code) & (other > rows) & (best[spoken, other] == rows)  # each pair once
+        close = np.abs(times - times[other]) <= TRANSLATION_DAYS * 86400  # False when either is undated
+        found = mutual & close & (similarity[rows, other] >= TRANSLATION_SIMILARITY)
+        pairs += [
+            (versions[row].vid, versions[int(other[row])].vid) for row in np.flatnonzero(found).tolist()
+        ]
     return pairs
+
+
+def inert(
+    versions: Sequence[Version],
+    rows: Sequence[int],
+    calibrate: Callable[[np.ndarray, list[str], list[str]], np.ndarray],
+) -> bool:
+    """Whether the versions at `rows` are too far from every version in another language to be
+    one's translation or to stand between two (`detected` pairs only mutual nearest ones at
+    TRANSLATION_SIMILARITY or more): taking them out of `versions` or adding others like them
+    changes no group but theirs. (Declared translations are the caller's to check.)"""
+    if not rows:
+        return True
+    languages = [v.language for v in versions]
+    chosen = [languages[row] for row in rows]
+    if len(set(languages)) < 2:
+        return True
+    vectors = np.stack([v.vector for v in versions])
+    similarity = calibrate(vectors[list(rows)] @ vectors.T, chosen, languages)
+    other = np.asarray(chosen)[:, None] != np.asarray(languages)[None, :]
+    return not bool((similarity[other] >= TRANSLATION_SIMILARITY - MARGIN).any())

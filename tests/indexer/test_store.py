@@ -49,6 +49,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m009_translations_and_language_source",
         "m010_pages",
         "m011_image_and_kicker",
+        "m012_page_bars",
     ]
     again.close()
 
@@ -81,6 +82,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m009_translations_and_language_source",
         "m010_pages",
         "m011_image_and_kicker",
+        "m012_page_bars",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     old_row = upgraded.catalog.get("a").article  # type: ignore[union-attr]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from seealso.embeddings.document import DEFAULT_RECIPE
@@ -14,6 +15,7 @@ from seealso.indexer.overrides import Override
 from seealso.indexer.store import Store
 from seealso.ranking import Keywords, Ranker
 from seealso.ranking.pages import PageTracker, feed_entry, tag
+from seealso.ranking.related import article_tokens
 from tests.ranking.test_cache import RULES, TOPICS, article, write
 
 Faces = dict[tuple[str, str], str]
@@ -60,7 +62,7 @@ def test_the_feed_logs_exactly_the_pages_that_changed(
     }  # fmt: skip
     rng = random.Random(11)
     live = sorted(key for kind, key in before if kind == "related")
-    cursor, checked, candidates, changed_total = 0, 0, 0, 0
+    cursor, checked, candidates, changed_total, unsearched = 0, 0, 0, 0, 0
     for step in range(24):
         kind = ["add", "text", "metadata", "delete", "pin", "block", "link", "keywords"][step % 8]
         if kind == "add":
@@ -82,6 +84,12 @@ def test_the_feed_logs_exactly_the_pages_that_changed(
             if kind == "keywords":
                 new["keywords"] = [rng.choice(list(TOPICS)), "extra"]
             write(store, embedder, [{k: v for k, v in new.items() if v is not None}])
+        if kind in ("add", "text"):  # pages searched with its words, left alone: their search found the same
+            done_seq, done_version, _, _ = store.catalog.page_state()
+            searched = store.catalog.phrase_readers(
+                article_tokens(store.catalog, store.catalog.changes_since(done_seq)[0])
+            )
+            unsearched += len(searched - tracker.candidates(done_seq, done_version))
         report = tracker.update()
         assert report is not None
         after = every_face(tracker)
@@ -96,6 +104,7 @@ def test_the_feed_logs_exactly_the_pages_that_changed(
     # articles in 6 subjects, each list reads 60 of them; scripts/eval_feed.py measures at scale).
     assert changed_total > 24
     assert candidates < checked / 2, (candidates, checked)
+    assert unsearched > 0
 
 
 def test_feed_entries_name_the_page_its_tag_and_its_url(
@@ -198,3 +207,66 @@ def test_the_log_keeps_what_a_webhook_has_yet_to_deliver(store: Store) -> None:
     store.catalog.forget_webhooks([])
     store.catalog.save_pages([], [], [("related", "a-10", None, False)], None, 3)
     assert store.catalog.page_bounds() == (8, 11)
+
+
+def test_the_feed_is_exact_where_stories_have_translations(store: Store, embedder: HashingEmbedder) -> None:
+    """A new article that only joins a page's search for translations (below its pool, above its
+    floor) is not looked at when it and what that search found are far from every article of
+    another language (here: while the site is in English only); then stories get a second
+    edition (declared, or detected: same day, same text), and the feed stays exact throughout."""
+    store.bind_model(embedder.name, embedder.dimension, DEFAULT_RECIPE.identity, embedder.languages)
+    rng = random.Random(7)
+
+    def story(number: int, topic: str) -> dict[str, object]:
+        words = TOPICS[topic].split()
+        body = [rng.choice(words) for _ in range(4)] + [f"w{rng.randrange(3000)}" for _ in range(10)]
+        return {**article(rng, number, topic), "body": " ".join(body), "language": "en"}
+
+    def edition(record: dict[str, object], declared: bool) -> dict[str, object]:
+        french = {**record, "id": f"{record['id']}-fr", "title": f"histoire {record['id']}", "language": "fr"}
+        return {**french, "translations": [record["id"]]} if declared else french
+
+    english = [story(n, topic) for topic in TOPICS for n in range(20)]
+    write(store, embedder, english)
+    ranker = Ranker(store, embedder, rules=RULES)
+    ranker.scorer.refresh_seconds = 1e9
+    tracker = PageTracker(ranker, Keywords(ranker, refresh_seconds=0))
+    tracker.update()
+    before = every_face(tracker)
+    cursor, skipped = 0, 0
+    live = [str(r["id"]) for r in english]
+    for step in range(16):
+        kind = (
+            ["add", "add", "delete", "add"][step % 4]
+            if step < 8
+            else ["translate", "add", "delete"][step % 3]
+        )
+        if kind == "add":
+            write(store, embedder, [story(500 + step, rng.choice(list(TOPICS)))])
+        elif kind == "translate":  # a few stories at once, so that ranking meets them
+            sources = [r for r in english if r["id"] in live and ("related", f"{r['id']}-fr") not in before]
+            write(store, embedder, [edition(r, n % 2 == 0) for n, r in enumerate(rng.sample(sources, 12))])
+        else:
+            victim = rng.choice(live)
+            store.catalog.write(deletes=[victim])
+            live.remove(victim)
+        done_seq, done_version, _, _ = store.catalog.page_state()
+        wanted = tracker.candidates(done_seq, done_version)
+        if kind == "add" and step < 8:  # the pages whose floor the new vector reaches, and those left alone
+            vids, floors, _ = store.catalog.page_floors()
+            got, sources = store.vectors(vids)
+            floors = floors[[vids.tolist().index(v) for v in got.tolist()]]
+            new = store.catalog.changes_since(done_seq)[0]
+            _, vector = store.vectors(np.asarray(new, dtype=np.int64))
+            scores = (sources @ vector.T).max(axis=1)
+            reached = store.catalog.get_by_vids(got[scores >= floors - 1e-4].tolist(), bodies=False)
+            skipped += len({("related", e.article.id) for e in reached.values()} - wanted)
+        report = tracker.update()
+        assert report is not None
+        after = every_face(tracker)
+        changed = {page for page in before.keys() | after.keys() if before.get(page) != after.get(page)}
+        found, cursor = logged(store, cursor)
+        assert found == changed, (step, kind, changed - found, found - changed)
+        before = after
+    assert skipped > 10  # the feed left pages alone that the floor alone would have computed again
+    assert any(ranker.related(r["id"], 10).translations for r in english if r["id"] in live)

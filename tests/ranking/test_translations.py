@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from seealso.embeddings.hashing import HashingEmbedder
 from seealso.errors import InvalidArticle
+from seealso.indexer import dates
 from seealso.indexer.article import parse_article
 from seealso.indexer.reader import read_articles
 from seealso.indexer.runner import index_articles
 from seealso.indexer.store import Store
 from seealso.ranking import Ranker
 from seealso.ranking.shaping import ListRules
-from seealso.ranking.translations import Version, detected, groups
+from seealso.ranking.translations import (
+    TRANSLATION_DAYS,
+    TRANSLATION_SIMILARITY,
+    Version,
+    detected,
+    groups,
+    inert,
+)
 
 NEUTRAL = ListRules(min_score=0.0, duplicate_similarity=2.0, half_life_days=0.0, diversity=0.0)
 
@@ -77,3 +88,61 @@ def test_declared_translations_make_one_story(store: Store, tmp_path: Path) -> N
     french = ranker.related("coup-fr", k=5)
     assert [a.id for a in french.translations] == ["coup-en"]
     assert [i.article.id for i in french.items] == ["sanctions-fr"]
+
+
+def reference_pairs(versions: list[Version], calibrate: Callable[..., np.ndarray]) -> set[tuple[int, int]]:
+    """`detected`, one pair at a time: what the vectorized one must equal."""
+    languages = [v.language for v in versions]
+    if len(set(languages)) < 2:
+        return set()
+    similarity = calibrate(np.stack([v.vector for v in versions]) @ np.stack([v.vector for v in versions]).T)
+    times = [dates.seconds(v.published_at) if v.published_at else None for v in versions]
+
+    def closest(row: int, language: str) -> int:
+        columns = [c for c, spoken in enumerate(languages) if spoken == language]
+        return max(columns, key=lambda c: (similarity[row, c], -c))
+
+    pairs = set()
+    for row, a in enumerate(versions):
+        for other_row, b in enumerate(versions):
+            if other_row <= row or a.language == b.language:
+                continue
+            mutual = closest(row, b.language) == other_row and closest(other_row, a.language) == row
+            dated = times[row] is not None and times[other_row] is not None
+            near = dated and abs(times[row] - times[other_row]) <= TRANSLATION_DAYS * 86400  # type: ignore[operator]
+            if mutual and near and similarity[row, other_row] >= TRANSLATION_SIMILARITY:
+                pairs.add((a.vid, b.vid))
+    return pairs
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["en", "fr", "de"]),
+            st.one_of(st.none(), st.integers(10, 14).map(str)),
+            st.lists(st.integers(-3, 3), min_size=3, max_size=3).filter(any),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_detected_pairs_are_the_mutual_nearest_close_in_time_and_similarity(
+    drawn: list[tuple[str, str | None, list[int]]],
+) -> None:
+    versions = [version(vid, language, day, vector) for vid, (language, day, vector) in enumerate(drawn)]
+    assert set(detected(versions, as_is)) == reference_pairs(versions, lambda s: np.clip(s, 0, 1))
+
+
+def test_inert_articles_are_far_from_every_other_language() -> None:
+    versions = [
+        version(1, "en", "10", [1, 0, 0]),
+        version(2, "fr", "10", [0.9, 0.1, 0]),  # the translation of 1
+        version(3, "fr", "12", [0, 1, 0]),  # close to 5, though weeks apart
+        version(4, "en", "20", [0, 0.2, 1]),  # far from every French one
+        version(5, "en", "20", [0.1, 1, 0.2]),
+    ]
+    assert inert(versions, [3], as_is)
+    assert not inert(versions, [1], as_is)  # a translation
+    assert not inert(versions, [2], as_is)  # not one (weeks apart), but it may stand between two
+    assert inert(versions, [], as_is)
+    assert inert([versions[0], versions[3]], [0, 1], as_is)  # one language: nothing to pair with
