@@ -157,7 +157,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         "m011_image_and_kicker",
         "ALTER TABLE articles ADD COLUMN image_url TEXT; ALTER TABLE articles ADD COLUMN kicker TEXT",
     ),
-    ("m012_page_bars", "ALTER TABLE pages ADD COLUMN bar REAL; ALTER TABLE pages ADD COLUMN lexical TEXT"),
+    ("m012_page_bars", "ALTER TABLE pages ADD COLUMN bar REAL; ALTER TABLE pages ADD COLUMN checks TEXT"),
 ]
 
 # The columns of m001, which the migrations that read articles read (later ones add columns).
@@ -588,9 +588,9 @@ class Catalog:
         with self._lock:
             return paging.related_floors(self._db)
 
-    def page_lexical(self, keys: Sequence[str]) -> dict[str, str | None]:
+    def page_checks(self, kind: str, keys: Sequence[str]) -> dict[str, str | None]:
         with self._lock:
-            return paging.lexical(self._db, keys)
+            return paging.checks(self._db, kind, keys)
 
     def page_bars(self, kind: str) -> dict[str, float | None]:
         with self._lock:

@@ -5,8 +5,9 @@ article list of a keyword page (`keyword`) or its related keywords (`keyword_rel
 by the keyword's key). For each, `pages` keeps what decides whether a write can change it
 (`seealso.ranking.pages` computes these): a hash of what the page shows (`face`); the lowest dense
 score it read (`floor`, -1 when any article may enter) and the one a new article must reach to
-enter its candidates (`bar`; NULL in pages stored before it); the full-text search its lexical
-candidates came from, with a digest of what it found (`lexical`, JSON); the vector it was
+enter its candidates (`bar`; NULL in pages stored before it); what else a change is checked
+against before the page is computed again (`checks`, JSON: a related page's full-text search
+and a digest of what it found, a related-keywords page's scores); the vector it was
 searched with (`center`, for keyword pages; a related page is searched with its article's
 vector); the full-text tokens its lexical candidates were searched with (`page_words`); and in
 `page_reads` and `page_keywords`, what it read: articles by vid, keywords by key.
@@ -67,7 +68,7 @@ class Page:
     floor: float
     reads: frozenset[int]  # vids
     bar: float | None = None
-    lexical: str | None = None  # JSON: its full-text search and a digest of what it found
+    checks: str | None = None  # JSON (see the module's docstring)
     keywords: frozenset[str] = frozenset()  # keys
     words: frozenset[str] = frozenset()  # phrases: a word's or a name's tokens, space-separated
     center: np.ndarray | None = None
@@ -104,13 +105,13 @@ def related_floors(db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.n
     return vids, floors, np.fromiter((r[2] for r in rows), dtype=np.float32, count=len(rows))
 
 
-def lexical(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str | None]:
-    """key → stored full-text search of the related pages of `keys`."""
+def checks(db: sqlite3.Connection, kind: str, keys: Sequence[str]) -> dict[str, str | None]:
+    """key → `checks` of the pages of `kind` and `keys`."""
     found: dict[str, str | None] = {}
     for start in range(0, len(keys), 500):
         chunk = list(keys[start : start + 500])
         rows = db.execute(
-            f"SELECT key, lexical FROM pages WHERE kind = 'related' AND key IN ({_marks(chunk)})", chunk
+            f"SELECT key, checks FROM pages WHERE kind = ? AND key IN ({_marks(chunk)})", [kind, *chunk]
         )
         found.update(rows.fetchall())
     return found
@@ -195,14 +196,14 @@ def save(
     for page in computed:
         center = None if page.center is None else np.asarray(page.center, dtype=np.float32).tobytes()
         pid = db.execute(
-            "INSERT INTO pages (kind, key, vid, face, floor, bar, lexical, center, tags, url, computed)"
+            "INSERT INTO pages (kind, key, vid, face, floor, bar, checks, center, tags, url, computed)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
             " vid = excluded.vid, face = excluded.face, floor = excluded.floor, bar = excluded.bar,"
-            " lexical = excluded.lexical, center = excluded.center, tags = excluded.tags,"
+            " checks = excluded.checks, center = excluded.center, tags = excluded.tags,"
             " url = excluded.url, computed = excluded.computed RETURNING pid",
             (
                 page.kind, page.key, page.vid, page.face, float(page.floor),
-                None if page.bar is None else float(page.bar), page.lexical, center,
+                None if page.bar is None else float(page.bar), page.checks, center,
                 json.dumps(list(page.tags)), page.url, computed_round,
             ),
         ).fetchone()[0]  # fmt: skip

@@ -83,6 +83,29 @@ class TracedPage:
     searched: frozenset[int]
 
 
+@dataclass(frozen=True)
+class TracedRelated:
+    """A keyword's related keywords with what decides whether a change of other keywords can
+    alter them (`Keywords.traced_related`).
+
+    Attributes:
+        bar: the score another keyword needs to enter: the lowest automatic score shown (-1 when
+            every candidate is shown, 2 when no automatic item is).
+        keys: its own key, the keys it shows and those its editors named.
+        shown: the automatic items shown, in order: (key, name, score).
+        below: the best automatic score not shown (None when every candidate is shown).
+        placed: whether editors placed items in it.
+    """
+
+    items: list[RelatedKeyword]
+    center: np.ndarray
+    bar: float
+    keys: frozenset[str]
+    shown: list[tuple[str, str, float]]
+    below: float | None
+    placed: bool
+
+
 @dataclass
 class KeywordStats:
     """Per-keyword counts, centroids and co-occurrences at one catalog state."""
@@ -332,16 +355,12 @@ class Keywords:
         score = ½ · co-occurrence (articles tagged with both / √(articles of each)) + ½ · cosine of
         the two keywords' centroids (floored at 0).
         """
-        return self.traced_related(keyword, k)[0]
+        return self.traced_related(keyword, k).items
 
-    def traced_related(
-        self, keyword: str, k: int = 10, stats: KeywordStats | None = None
-    ) -> tuple[list[RelatedKeyword], np.ndarray, float, frozenset[str]]:
-        """`related(...)` with what decides whether a change of other keywords can alter it: the
-        keyword's centroid, the score another keyword needs to enter the list (its lowest
-        automatic score shown; -1 when every candidate is shown, 2 when no automatic item is), and
-        the keys that it shows or that its editors named (a change of any of those may alter it;
-        of another keyword, only when that keyword's score reaches the bar: `scores_with`)."""
+    def traced_related(self, keyword: str, k: int = 10, stats: KeywordStats | None = None) -> TracedRelated:
+        """`related(...)` with what decides whether a change of other keywords can alter it (a
+        change of a keyword it shows only when that keyword's score passes a neighbour's; of
+        another, only when its score reaches the bar: `scores_with`)."""
         stats = stats or self.stats()
         index = stats.position.get(keyword_key(keyword))
         if index is None:
@@ -373,7 +392,15 @@ class Keywords:
         room = max(0, k - sum(1 for o, _ in placed if o.position is None or o.position <= k))
         bar = 2.0 if room == 0 else -1.0 if len(automatic) <= room else automatic[room - 1].score
         keys = frozenset({stats.keys[index], *edits.targets, *(keyword_key(r.keyword) for r in shown)})
-        return shown, stats.centroids[index], bar, keys
+        return TracedRelated(
+            shown,
+            stats.centroids[index],
+            bar,
+            keys,
+            [(keyword_key(r.keyword), r.keyword, r.score) for r in automatic[:room]],
+            automatic[room].score if len(automatic) > room else None,
+            bool(placed),
+        )
 
     def scores_with(self, keys: list[int], stats: KeywordStats) -> np.ndarray:
         """The related-keywords score of every keyword (rows) with each of the keywords at
