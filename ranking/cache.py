@@ -123,6 +123,7 @@ class ListCache(Generic[T]):
         vectors: np.ndarray,
         margin: float,
         words: frozenset[str] = frozenset(),
+        inert: bool = False,
     ) -> None:
         """Drop the lists that read one of `vids`, or whose pool an upserted article could enter:
         by its vector (`vectors`, of the vids `upserted`) or by its words (`words`: the full-text
@@ -130,6 +131,9 @@ class ListCache(Generic[T]):
 
         Args:
             margin: how far the index's scores may be from these exact dot products.
+            inert: every upserted vector is inert (`seealso.ranking.translations.inert`; the
+                caller knows it when the catalog is in one language): one that reaches a list's
+                floor but not its bar leaves it as it was.
         """
         changed = frozenset(vids)
         with self._lock:
@@ -142,7 +146,8 @@ class ListCache(Generic[T]):
             }
             if len(upserted) and keys:
                 sources = np.vstack([self._lists[key].vector for key in keys])
-                floors = np.asarray([self._lists[key].floor for key in keys], dtype=np.float32)
+                lists = [self._lists[key] for key in keys]
+                floors = np.asarray([c.bar if inert else c.floor for c in lists], dtype=np.float32)
                 best = (sources @ np.asarray(vectors, dtype=np.float32).T).max(axis=1)
                 doomed.update(keys[i] for i in np.flatnonzero(best >= floors - margin))
             self._drop(doomed)

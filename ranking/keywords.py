@@ -399,7 +399,7 @@ class Keywords:
             keys,
             [(keyword_key(r.keyword), r.keyword, r.score) for r in automatic[:room]],
             automatic[room].score if len(automatic) > room else None,
-            bool(placed),
+            bool(edits.placed),  # a pin on a keyword gone for now too: it comes back placed
         )
 
     def scores_with(self, keys: list[int], stats: KeywordStats) -> np.ndarray:

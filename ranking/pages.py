@@ -267,6 +267,8 @@ class PageTracker:
             return False
         column = {stats.keys[at]: n for n, at in enumerate(moved)}
         shown = [(key, name, float(score)) for key, name, score in checks["shown"]]
+        if any(key not in stats.position for key, _, _ in shown):
+            return False  # a keyword it shows is gone
         now = [
             (key, name, float(scores[row, column[key]]) if key in column else score)
             for key, name, score in shown
@@ -275,14 +277,14 @@ class PageTracker:
             return False
         on_page = {key for key, _, _ in shown}
         rising = [float(scores[row, n]) for key, n in column.items() if key not in on_page]
-        if checks["below"] is None:
-            return not rising  # every candidate was shown: any other one would be too
-        if not now or now[-1][2] < 1e-3:
+        if now and now[-1][2] < 1e-3:
             return False  # ties at a score of 0 are broken by name
         for (key_a, _, a), (key_b, _, b) in itertools.pairwise(now):
             if (key_a in column or key_b in column) and a - b <= SCORE_MARGIN:
                 return False
-        return now[-1][2] - max([checks["below"], *rising]) > SCORE_MARGIN
+        if checks["below"] is None:
+            return not rising  # every candidate was shown: any other one would be too
+        return bool(now) and now[-1][2] - max([checks["below"], *rising]) > SCORE_MARGIN
 
     def _searches_alike(self, stored: str | None) -> bool:
         """Whether a page's stored full-text search finds what it found then."""

@@ -358,9 +358,12 @@ class Ranker:
                     upserts, deletes = catalog.changes_since(old_seq)
                     held, vectors = self.store.vectors(np.asarray(upserts, dtype=np.int64))
                     margin = SCORE_ERROR[self.store.index().kind]
+                    # In a catalog of one language, no article can be another's translation.
+                    spoken = {e.article.language for e in catalog.get_by_vids(upserts, bodies=False).values()}
                     lists.changed(
-                        [*upserts, *deletes], held, vectors, margin, article_tokens(catalog, upserts)
-                    )
+                        [*upserts, *deletes], held, vectors, margin, article_tokens(catalog, upserts),
+                        inert=len(spoken | set(self.scorer.languages())) <= 1,
+                    )  # fmt: skip
                 if version != old_version:
                     lists.overridden(catalog.override_sources_since(old_version, "article"))
             return lists.advance((seq, version, epoch))
@@ -396,7 +399,7 @@ class Ranker:
             if o.target in found and o.target not in filters.exclude
         ]
         items = merge(automatic, [(o, item) for o, item in placed if item is not None], k, lambda i: i.score)
-        deep = floor if floor < 0 or deepest < 0 else min(floor, deepest)
+        deep = min(floor, deepest)  # -1 when either was not full: any new article may enter
         return Cached(
             RelatedList(entry.article, items, translations),
             source=article_id,

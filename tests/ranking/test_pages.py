@@ -280,3 +280,52 @@ def test_the_feed_is_exact_where_stories_have_translations(store: Store, embedde
         before = after
     assert skipped > 10  # the feed left pages alone that the floor alone would have computed again
     assert any(ranker.related(r["id"], 10).translations for r in english if r["id"] in live)
+
+
+def test_a_small_site_with_few_keywords_and_keywords_that_come_and_go(
+    store: Store, embedder: HashingEmbedder
+) -> None:
+    """Where every candidate keyword is shown, a keyword's only article deleted (its keyword gone
+    from the pages that showed it), a pin on it that comes back with it, and a French edition
+    joining a search for translations that covers the whole catalog: each logged."""
+    store.bind_model(embedder.name, embedder.dimension, DEFAULT_RECIPE.identity, embedder.languages)
+    rng = random.Random(5)
+    names = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+
+    def story(number: int, topic: str, **fields: object) -> dict[str, object]:
+        return article(rng, number, topic, **{"keywords": rng.sample(names, 2), "language": "en", **fields})
+
+    records = [story(n, topic) for topic in ("cocoa", "football", "space") for n in range(15)]
+    write(store, embedder, records)
+    ranker = Ranker(store, embedder, rules=RULES)
+    ranker.scorer.refresh_seconds = 1e9
+    tracker = PageTracker(ranker, Keywords(ranker, refresh_seconds=0))
+    tracker.update()
+    before, cursor = every_face(tracker), 0
+
+    def exact(label: str) -> None:
+        nonlocal before, cursor
+        assert tracker.update() is not None
+        after = every_face(tracker)
+        changed = {page for page in before.keys() | after.keys() if before.get(page) != after.get(page)}
+        found, cursor = logged(store, cursor)
+        assert found == changed, (label, changed - found, found - changed)
+        before = after
+
+    for step in range(6):
+        write(store, embedder, [story(100 + step, rng.choice(["cocoa", "football", "space"]))])
+        exact(f"add {step}")
+    lone = story(900, "cocoa", keywords=["Omega"])
+    write(store, embedder, [lone])
+    exact("a new keyword")
+    store.catalog.set_override(Override("keyword_related", "alpha", "omega", "pin", 1), "test")
+    exact("pinned")
+    store.catalog.write(deletes=[str(lone["id"])])
+    exact("its only article deleted")
+    write(store, embedder, [lone])
+    exact("back, and pinned again")
+    shown = ranker.related(str(records[0]["id"]), 10).items[0].article.id
+    original = next(r for r in records if r["id"] == shown)
+    write(store, embedder, [{**original, "id": f"{shown}-fr", "language": "fr", "title": "histoire"}])
+    exact("a French edition of a shown item")
+    assert ranker.related(str(records[0]["id"]), 10).items[0].translations
