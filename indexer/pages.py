@@ -7,7 +7,7 @@ by the keyword's key). For each, `pages` keeps what decides whether a write can 
 score it read (`floor`, -1 when any article may enter) and the one a new article must reach to
 enter its candidates (`bar`; NULL in pages stored before it); what else a change is checked
 against before the page is computed again (`checks`, JSON: a related page's full-text search
-and a digest of what it found, a related-keywords page's scores); the vector it was
+and a digest of what it found); the vector it was
 searched with (`center`, for keyword pages; a related page is searched with its article's
 vector); the full-text tokens its lexical candidates were searched with (`page_words`); and in
 `page_reads` and `page_keywords`, what it read: articles by vid, keywords by key.

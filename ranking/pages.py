@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -218,27 +217,23 @@ class PageTracker:
             # ... or by a word its lexical candidates were searched with (looked at last).
             by_words = catalog.phrase_readers(article_tokens(catalog, upserts))
         # Related keywords: the pages that show a changed keyword or name it in an override, and
-        # those where a changed keyword now scores enough to enter (their bar), when the scores
-        # stored with them say that the order of what they show may have changed.
+        # those where a changed keyword now scores enough to enter (their bar).
         if keys:
             showing = {key for _, key in catalog.page_readers("page_keywords", sorted(keys))}
             stats = self.keywords.stats()
             moved = [stats.position[k] for k in keys if k in stats.position]
             scores = self.keywords.scores_with(moved, stats)
             best = scores.max(axis=1) if moved else np.full(len(stats.keys), -np.inf)
-            look = []
             for key, bar in catalog.page_bars("keyword_related").items():
                 at = stats.position.get(key)
-                if bar is None or at is None or key in keys:
+                if (
+                    bar is None
+                    or at is None
+                    or key in keys
+                    or key in showing
+                    or best[at] >= bar - SCORE_MARGIN
+                ):
                     wanted.add(("keyword_related", key))
-                elif key in showing or best[at] >= bar - SCORE_MARGIN:
-                    look.append(key)
-            stored = catalog.page_checks("keyword_related", look)
-            wanted |= {
-                ("keyword_related", key)
-                for key in look
-                if not self._keywords_alike(stored.get(key), stats.position[key], moved, scores, stats)
-            }
         # Overrides: the lists whose overrides changed.
         if catalog.overrides_version() != version:
             for scope in ("article", "keyword", "keyword_related"):
@@ -252,39 +247,6 @@ class PageTracker:
         searches = catalog.page_checks("related", maybe)
         wanted |= {("related", key) for key in maybe if not self._searches_alike(searches.get(key))}
         return wanted
-
-    def _keywords_alike(
-        self, stored: str | None, row: int, moved: list[int], scores: np.ndarray, stats: KeywordStats
-    ) -> bool:
-        """Whether a related-keywords page (keyword at `row`) shows what it showed, in the same
-        order, given the new `scores` of the keywords at positions `moved` (its columns): each
-        changed keyword it shows keeps its name and its place between its neighbours, and none it
-        does not show passes the last one shown (with SCORE_MARGIN to spare)."""
-        if stored is None:
-            return False
-        checks = json.loads(stored)
-        if checks["placed"]:
-            return False
-        column = {stats.keys[at]: n for n, at in enumerate(moved)}
-        shown = [(key, name, float(score)) for key, name, score in checks["shown"]]
-        if any(key not in stats.position for key, _, _ in shown):
-            return False  # a keyword it shows is gone
-        now = [
-            (key, name, float(scores[row, column[key]]) if key in column else score)
-            for key, name, score in shown
-        ]
-        if any(key in column and stats.names[stats.position[key]] != name for key, name, _ in shown):
-            return False
-        on_page = {key for key, _, _ in shown}
-        rising = [float(scores[row, n]) for key, n in column.items() if key not in on_page]
-        if now and now[-1][2] < 1e-3:
-            return False  # ties at a score of 0 are broken by name
-        for (key_a, _, a), (key_b, _, b) in itertools.pairwise(now):
-            if (key_a in column or key_b in column) and a - b <= SCORE_MARGIN:
-                return False
-        if checks["below"] is None:
-            return not rising  # every candidate was shown: any other one would be too
-        return bool(now) and now[-1][2] - max([checks["below"], *rising]) > SCORE_MARGIN
 
     def _searches_alike(self, stored: str | None) -> bool:
         """Whether a page's stored full-text search finds what it found then."""
@@ -420,12 +382,9 @@ class PageTracker:
             )  # fmt: skip
         traced_related = self.keywords.traced_related(key, PAGE_K, stats)
         face = _face([self.keywords.display_name(key), [r.keyword for r in traced_related.items]])
-        checks = {
-            "shown": traced_related.shown, "below": traced_related.below, "placed": traced_related.placed,
-        }  # fmt: skip
         return Page(
             kind, key, face, traced_related.bar, frozenset(), bar=traced_related.bar,
-            keywords=traced_related.keys, checks=json.dumps(checks),
+            keywords=traced_related.keys,
             tags=(tag("keyword_related", key), tag("keyword", key)),
         )  # fmt: skip
 

@@ -62,7 +62,7 @@ def test_the_feed_logs_exactly_the_pages_that_changed(
     }  # fmt: skip
     rng = random.Random(11)
     live = sorted(key for kind, key in before if kind == "related")
-    cursor, checked, candidates, changed_total, unsearched, unshown = 0, 0, 0, 0, 0, 0
+    cursor, checked, candidates, changed_total, unsearched = 0, 0, 0, 0, 0
     for step in range(24):
         kind = ["add", "text", "metadata", "delete", "pin", "block", "link", "keywords"][step % 8]
         if kind == "add":
@@ -91,13 +91,6 @@ def test_the_feed_logs_exactly_the_pages_that_changed(
             )
             wanted = tracker.candidates(done_seq, done_version)
             unsearched += len(searched - wanted)
-            keys = {
-                key
-                for found in store.catalog.keys_of(store.catalog.changes_since(done_seq)[0]).values()
-                for key in found
-            }
-            showing = store.catalog.page_readers("page_keywords", sorted(keys))
-            unshown += len({page for page in showing if page[1] not in keys} - wanted)
         report = tracker.update()
         assert report is not None
         after = every_face(tracker)
@@ -112,9 +105,8 @@ def test_the_feed_logs_exactly_the_pages_that_changed(
     # articles in 6 subjects, each list reads 60 of them; scripts/eval_feed.py measures at scale).
     assert changed_total > 24
     assert candidates < checked / 2, (candidates, checked)
-    # Pages searched with its words, and related keywords that show one of its keywords, that
-    # the feed left alone (their search found the same; the keyword kept its place).
-    assert unsearched > 0 and unshown > 0, (unsearched, unshown)
+    # Pages searched with its words that the feed left alone: their search found the same.
+    assert unsearched > 0
 
 
 def test_feed_entries_name_the_page_its_tag_and_its_url(
