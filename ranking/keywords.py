@@ -92,18 +92,12 @@ class TracedRelated:
         bar: the score another keyword needs to enter: the lowest automatic score shown (-1 when
             every candidate is shown, 2 when no automatic item is).
         keys: its own key, the keys it shows and those its editors named.
-        shown: the automatic items shown, in order: (key, name, score).
-        below: the best automatic score not shown (None when every candidate is shown).
-        placed: whether editors placed items in it.
     """
 
     items: list[RelatedKeyword]
     center: np.ndarray
     bar: float
     keys: frozenset[str]
-    shown: list[tuple[str, str, float]]
-    below: float | None
-    placed: bool
 
 
 @dataclass
@@ -119,6 +113,13 @@ class KeywordStats:
     position: dict[str, int] = field(default_factory=dict)
     keys_of_vid: dict[int, list[int]] = field(default_factory=dict)
     vids_of_key: dict[int, list[int]] = field(default_factory=dict)
+
+    def together(self, index: int) -> Counter[int]:
+        """keyword position → articles tagged with both it and the keyword at `index`."""
+        found: Counter[int] = Counter()
+        for vid in self.vids_of_key.get(index, []):
+            found.update(self.keys_of_vid.get(vid, []))
+        return found
 
     @classmethod
     def build(cls, store: Store) -> KeywordStats:
@@ -358,16 +359,14 @@ class Keywords:
         return self.traced_related(keyword, k).items
 
     def traced_related(self, keyword: str, k: int = 10, stats: KeywordStats | None = None) -> TracedRelated:
-        """`related(...)` with what decides whether a change of other keywords can alter it (a
-        change of a keyword it shows only when that keyword's score passes a neighbour's; of
-        another, only when its score reaches the bar: `scores_with`)."""
+        """`related(...)` with what decides whether a change of other keywords can alter it (any
+        change of one it shows or its editors named; of another, only when that one's score
+        reaches the bar: `scores_with`)."""
         stats = stats or self.stats()
         index = stats.position.get(keyword_key(keyword))
         if index is None:
             raise KeywordNotFound(keyword)
-        together: Counter[int] = Counter()
-        for vid in stats.vids_of_key.get(index, []):
-            together.update(stats.keys_of_vid.get(vid, []))
+        together = stats.together(index)
         similarity = stats.centroids @ stats.centroids[index]
         # Keywords neither tagged with it nor among its nearest score below all of these (½ · cosine).
         nearest = np.argsort(-similarity)[: 4 * k + 1]
@@ -392,15 +391,7 @@ class Keywords:
         room = max(0, k - sum(1 for o, _ in placed if o.position is None or o.position <= k))
         bar = 2.0 if room == 0 else -1.0 if len(automatic) <= room else automatic[room - 1].score
         keys = frozenset({stats.keys[index], *edits.targets, *(keyword_key(r.keyword) for r in shown)})
-        return TracedRelated(
-            shown,
-            stats.centroids[index],
-            bar,
-            keys,
-            [(keyword_key(r.keyword), r.keyword, r.score) for r in automatic[:room]],
-            automatic[room].score if len(automatic) > room else None,
-            bool(edits.placed),  # a pin on a keyword gone for now too: it comes back placed
-        )
+        return TracedRelated(shown, stats.centroids[index], bar, keys)
 
     def scores_with(self, keys: list[int], stats: KeywordStats) -> np.ndarray:
         """The related-keywords score of every keyword (rows) with each of the keywords at
@@ -411,10 +402,7 @@ class Keywords:
         counts = stats.counts.astype(np.float64)
         scores = 0.5 * np.maximum(cosines, 0.0)
         for column, key in enumerate(keys):
-            together: Counter[int] = Counter()
-            for vid in stats.vids_of_key.get(key, []):
-                together.update(stats.keys_of_vid.get(vid, []))
-            for other, shared in together.items():
+            for other, shared in stats.together(key).items():
                 cosine = cosines[other, column]
                 scores[other, column] = related_score(shared, counts[other], counts[key], cosine)
         return scores

@@ -14,7 +14,7 @@ from seealso.embeddings.hashing import HashingEmbedder
 from seealso.indexer.overrides import Override
 from seealso.indexer.store import Store
 from seealso.ranking import Keywords, Ranker
-from seealso.ranking.pages import PageTracker, feed_entry, tag
+from seealso.ranking.pages import PageTracker, Report, feed_entry, tag
 from seealso.ranking.related import article_tokens
 from tests.ranking.test_cache import RULES, TOPICS, article, write
 
@@ -47,6 +47,20 @@ def every_face(tracker: PageTracker) -> Faces:
 def logged(store: Store, since: int) -> tuple[set[tuple[str, str]], int]:
     changes = store.catalog.page_changes(since, 100_000)
     return {(c.kind, c.key) for c in changes}, (changes[-1].seq if changes else since)
+
+
+def updated_exactly(
+    tracker: PageTracker, before: Faces, cursor: int, label: object
+) -> tuple[Faces, int, Report]:
+    """Update the feed, compute every page afresh and assert that the feed logged exactly the
+    pages whose face changed since `before`; returns the new faces, cursor and the report."""
+    report = tracker.update()
+    assert report is not None
+    after = every_face(tracker)
+    changed = {page for page in before.keys() | after.keys() if before.get(page) != after.get(page)}
+    found, cursor = logged(tracker.store, cursor)
+    assert found == changed, (label, changed - found, found - changed)
+    return after, cursor, report
 
 
 def test_the_feed_logs_exactly_the_pages_that_changed(
@@ -91,15 +105,12 @@ def test_the_feed_logs_exactly_the_pages_that_changed(
             )
             wanted = tracker.candidates(done_seq, done_version)
             unsearched += len(searched - wanted)
-        report = tracker.update()
-        assert report is not None
-        after = every_face(tracker)
-        changed = {page for page in before.keys() | after.keys() if before.get(page) != after.get(page)}
-        found, cursor = logged(store, cursor)
-        assert found == changed, (step, kind, changed - found, found - changed)
+        after, cursor, report = updated_exactly(tracker, before, cursor, (step, kind))
         checked += len(after)
         candidates += report.candidates
-        changed_total += len(changed)
+        changed_total += sum(
+            1 for page in before.keys() | after.keys() if before.get(page) != after.get(page)
+        )
         before = after
     # Pages changed, and the feed computed fewer pages than a full recomputation (here, on 150
     # articles in 6 subjects, each list reads 60 of them; scripts/eval_feed.py measures at scale).
@@ -263,13 +274,7 @@ def test_the_feed_is_exact_where_stories_have_translations(store: Store, embedde
             scores = (sources @ vector.T).max(axis=1)
             reached = store.catalog.get_by_vids(got[scores >= floors - 1e-4].tolist(), bodies=False)
             skipped += len({("related", e.article.id) for e in reached.values()} - wanted)
-        report = tracker.update()
-        assert report is not None
-        after = every_face(tracker)
-        changed = {page for page in before.keys() | after.keys() if before.get(page) != after.get(page)}
-        found, cursor = logged(store, cursor)
-        assert found == changed, (step, kind, changed - found, found - changed)
-        before = after
+        before, cursor, _ = updated_exactly(tracker, before, cursor, (step, kind))
     assert skipped > 10  # the feed left pages alone that the floor alone would have computed again
     assert any(ranker.related(r["id"], 10).translations for r in english if r["id"] in live)
 
@@ -297,12 +302,7 @@ def test_a_small_site_with_few_keywords_and_keywords_that_come_and_go(
 
     def exact(label: str) -> None:
         nonlocal before, cursor
-        assert tracker.update() is not None
-        after = every_face(tracker)
-        changed = {page for page in before.keys() | after.keys() if before.get(page) != after.get(page)}
-        found, cursor = logged(store, cursor)
-        assert found == changed, (label, changed - found, found - changed)
-        before = after
+        before, cursor, _ = updated_exactly(tracker, before, cursor, label)
 
     for step in range(6):
         write(store, embedder, [story(100 + step, rng.choice(["cocoa", "football", "space"]))])
