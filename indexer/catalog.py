@@ -158,6 +158,9 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         "ALTER TABLE articles ADD COLUMN image_url TEXT; ALTER TABLE articles ADD COLUMN kicker TEXT",
     ),
     ("m012_page_bars", "ALTER TABLE pages ADD COLUMN bar REAL; ALTER TABLE pages ADD COLUMN checks TEXT"),
+    # The feed reads every related page's floor and bar on each write: from this index alone,
+    # not the wide rows.
+    ("m013_page_floors", "CREATE INDEX pages_floors ON pages (kind, vid, floor, bar)"),
 ]
 
 # The columns of m001, which the migrations that read articles read (later ones add columns).
@@ -394,6 +397,16 @@ class Catalog:
                 for one, other in pairs:
                     found.setdefault(int(one), set()).add(int(other))
         return found
+
+    def languages(self) -> set[str]:
+        """The languages of the articles indexed."""
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT DISTINCT language FROM articles")}
+
+    def languages_of(self, vids: Sequence[int]) -> dict[int, str]:
+        """vid → language, of those of `vids` indexed."""
+        rows = self._rows_in("SELECT vid, language FROM articles WHERE vid IN ({marks})", _ints(vids))
+        return {int(vid): language for vid, language in rows}
 
     def vids_by_language(self) -> dict[str, list[int]]:
         """language → vector ids of its articles."""

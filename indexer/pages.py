@@ -207,14 +207,7 @@ def save(
                 json.dumps(list(page.tags)), page.url, computed_round,
             ),
         ).fetchone()[0]  # fmt: skip
-        _forget_reads(db, pid)
-        for table, values in zip(READS, (page.reads, page.keywords), strict=False):
-            sql = f"INSERT OR IGNORE INTO {table} ({READS[table]}, pid) VALUES (?, ?)"
-            db.executemany(sql, [(v, pid) for v in values])
-        db.executemany(
-            "INSERT OR IGNORE INTO page_words (phrase, pid, last) VALUES (?, ?, ?)",
-            [(phrase, pid, phrase.rsplit(" ", 1)[-1]) for phrase in page.words],
-        )
+        _replace_reads(db, pid, page)
     db.executemany(
         "INSERT INTO page_changes (kind, key, url, gone, at) VALUES (?, ?, ?, ?, ?)",
         [(kind, key, url, int(is_gone), now) for kind, key, url, is_gone in changed],
@@ -225,6 +218,27 @@ def save(
         behind = db.execute("SELECT MIN(seq) FROM webhook_cursors").fetchone()[0]
         keep_after = int(last) - retain if behind is None else min(int(last) - retain, int(behind))
         db.execute("DELETE FROM page_changes WHERE seq <= ?", (keep_after,))
+
+
+def _replace_reads(db: sqlite3.Connection, pid: int, page: Page) -> None:
+    """Make what page `pid` read `page`'s, by difference: a page read again mostly reads what it
+    read before, and rows left in place cost nothing (deleting and inserting them all again was
+    most of the time it took to store a page)."""
+    for table, values in zip(READS, (page.reads, page.keywords, page.words), strict=True):
+        column = READS[table]
+        held = {row[0] for row in db.execute(f"SELECT {column} FROM {table} WHERE pid = ?", (pid,))}
+        wanted: set[object] = set(values)
+        db.executemany(
+            f"DELETE FROM {table} WHERE {column} = ? AND pid = ?", [(v, pid) for v in held - wanted]
+        )
+        added = wanted - held
+        if table == "page_words":
+            db.executemany(
+                "INSERT INTO page_words (phrase, pid, last) VALUES (?, ?, ?)",
+                [(phrase, pid, str(phrase).rsplit(" ", 1)[-1]) for phrase in added],
+            )
+        else:
+            db.executemany(f"INSERT INTO {table} ({column}, pid) VALUES (?, ?)", [(v, pid) for v in added])
 
 
 def _forget_reads(db: sqlite3.Connection, pid: int) -> None:

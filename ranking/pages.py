@@ -263,17 +263,27 @@ class PageTracker:
         them; their `languages`): whether it comes close enough to an article of another language,
         or to another of them, to be a translation or to stand between two
         (`seealso.ranking.translations.inert`)."""
-        members = self.store.catalog.vids_by_language()
-        language_of = {vid: language for language, found in members.items() for vid in found}
-        spoken = np.asarray([language_of.get(vid, "") for vid in vids.tolist()])
+        catalog = self.store.catalog
+        spoken_here = catalog.languages()
+        margin = MARGIN + SCORE_ERROR[self.store.index().kind]
+        bars = [
+            {
+                other: self.ranker.scorer.cosine_at(TRANSLATION_SIMILARITY, language, other) - margin
+                for other in spoken_here - {language}
+            }
+            for language in languages
+        ]
+        # Only the articles that come near some vector need their language (a look-up, not a scan).
+        lowest = np.asarray([min(bar.values(), default=np.inf) for bar in bars], dtype=np.float32)
+        near_rows = np.flatnonzero((scores >= lowest[None, :]).any(axis=1))
+        language_of = catalog.languages_of(vids[near_rows].tolist())
+        spoken = np.asarray([language_of.get(vid, "") for vid in vids[near_rows].tolist()])
         among = vectors @ vectors.T
         written = np.asarray(languages)
-        margin = MARGIN + SCORE_ERROR[self.store.index().kind]
         out = np.zeros(len(languages), dtype=bool)
-        for column, language in enumerate(languages):
-            for other in members.keys() - {language}:
-                at = self.ranker.scorer.cosine_at(TRANSLATION_SIMILARITY, language, other) - margin
-                near = scores[spoken == other, column]
+        for column, bar in enumerate(bars):
+            for other, at in bar.items():
+                near = scores[near_rows[spoken == other], column]
                 peers = among[written == other, column]
                 if (near.size and near.max() >= at) or (peers.size and peers.max() >= at):
                     out[column] = True

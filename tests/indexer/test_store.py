@@ -50,6 +50,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m010_pages",
         "m011_image_and_kicker",
         "m012_page_bars",
+        "m013_page_floors",
     ]
     again.close()
 
@@ -83,6 +84,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m010_pages",
         "m011_image_and_kicker",
         "m012_page_bars",
+        "m013_page_floors",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     old_row = upgraded.catalog.get("a").article  # type: ignore[union-attr]
