@@ -25,6 +25,7 @@ from seealso.indexer.store import Store
 from seealso.ranking.filters import Filters
 from seealso.ranking.overrides import ORIGINS, active_edits, editor_reason, merge
 from seealso.ranking.related import NO_FILTERS, Ranker, RelatedItem, Rendered, compact_json, tag
+from seealso.ranking.vocabulary import Vocabulary
 
 # A tagged article's score gets this bonus: the tag is an editor's word that it is on the subject.
 TAG_BONUS = 0.15
@@ -110,6 +111,7 @@ class KeywordStats:
     keys: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sums: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # of the vectors, a row a keyword
     centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     position: dict[str, int] = field(default_factory=dict)
     keys_of_vid: dict[int, list[int]] = field(default_factory=dict)
@@ -163,6 +165,7 @@ class KeywordStats:
             sums += tagged @ vectors
             counts += np.bincount(pair_keys[inside], minlength=len(stats.keys)).astype(np.float32)
         stats.counts = counts
+        stats.sums = sums
         stats.centroids = normalize(sums)
         return stats
 
@@ -191,6 +194,7 @@ class Keywords:
         self.min_similarity = min_similarity
         self.refresh_seconds = refresh_seconds
         self._stats: KeywordStats | None = None
+        self._vocabulary: tuple[KeywordStats, Vocabulary] | None = None
         self._lock = threading.Lock()
 
     def stats(self) -> KeywordStats:
@@ -418,6 +422,20 @@ class Keywords:
                 cosine = cosines[other, column]
                 scores[other, column] = related_score(shared, counts[other], counts[key], cosine)
         return scores
+
+    def vocabulary(self, stats: KeywordStats | None = None) -> Vocabulary:
+        """The keywords in use, for finding one (`Vocabulary.search`), as of the statistics (in
+        their order)."""
+        stats = stats or self.stats()
+        with self._lock:
+            if self._vocabulary is None or self._vocabulary[0] is not stats:
+                language_of = self.store.catalog.languages_of(list(stats.keys_of_vid))
+                languages: list[Counter[str]] = [Counter() for _ in stats.keys]
+                for vid, found in stats.keys_of_vid.items():
+                    for index in found:
+                        languages[index][language_of.get(vid, "")] += 1
+                self._vocabulary = (stats, Vocabulary(stats.keys, stats.names, languages))
+            return self._vocabulary[1]
 
     def display_name(self, keyword: str) -> str:
         """How the keyword is usually written (its most common spelling in the catalog)."""

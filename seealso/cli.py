@@ -254,6 +254,128 @@ def search(
     _print_list(ranker.search(text, k).to_dict(), as_json)
 
 
+@app.command()
+def keyword(
+    name: Annotated[str, typer.Argument(metavar="KEYWORD", help="The keyword (any case).")],
+    k: K = 10,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Show a keyword's page: its articles, then its related keywords.
+
+    Example: seealso keyword Bamako --k 5
+    """
+    from seealso.indexer.store import Store
+    from seealso.ranking import Keywords, Ranker
+
+    config = settings(data_dir)
+    store = Store.open(config.data_dir)
+    keywords = Keywords(
+        Ranker(store, rules=config.list_rules()), min_similarity=config.keyword_min_similarity
+    )
+    page = keywords.articles(name, k).to_dict()
+    related = [r.to_dict() for r in keywords.related(name, k)]
+    if as_json:
+        typer.echo(json.dumps({**page, "related": related}, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"keyword {page['keyword']}: {page['tagged']} articles tagged")
+    _print_list(page, False)
+    typer.echo("related keywords:")
+    for rank, item in enumerate(related, start=1):
+        typer.echo(f"{rank:>3}  {item['score']:.3f}  {item['keyword']}  ({item['articles']} articles)")
+    if not related:
+        typer.echo("(nothing)")
+
+
+@app.command()
+def keywords(
+    query: Annotated[str, typer.Argument(help="What the keyword starts with, or close to it.")] = "",
+    language: Annotated[str | None, typer.Option(help="Only keywords with articles in it.")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=100_000, help="How many keywords.")] = 50,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List the keywords in use, most used first, or those matching QUERY.
+
+    Example: seealso keywords ecow
+    """
+    from seealso.indexer.store import Store
+    from seealso.ranking import Keywords, Ranker
+
+    config = settings(data_dir)
+    store = Store.open(config.data_dir)
+    found = Keywords(Ranker(store, rules=config.list_rules())).vocabulary().search(query, language, k)
+    if as_json:
+        typer.echo(json.dumps([m.to_dict() for m in found], indent=2, ensure_ascii=False))
+        return
+    for match in found:
+        spread = ", ".join(f"{lang} {n}" for lang, n in match.languages.items())
+        typer.echo(f"{match.articles:>6}  {match.keyword}  ({spread})")
+    if not found:
+        typer.echo("(nothing)")
+
+
+@app.command("suggest-keywords")
+def suggest_keywords(
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Articles to suggest for; default: the untagged.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every article, tagged or not.")] = False,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=100, help="Suggestions per article.")] = 5,
+    min_score: Annotated[float, typer.Option(min=0.0, max=1.0, help="Leave out weaker suggestions.")] = 0.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Suggest keywords from the site's vocabulary, as CSV on stdout: one row a suggestion.
+
+    Columns: id, title, rank, keyword, score, neighbours, nearest_carrying, centroid, mentioned_in.
+    Example: seealso suggest-keywords > suggestions.csv
+    """
+    from seealso.errors import ArticleNotFound
+    from seealso.indexer.store import Store
+    from seealso.ranking import Keywords, Ranker
+    from seealso.ranking.suggestions import KeywordSuggester
+
+    config = settings(data_dir)
+    store = Store.open(config.data_dir)
+    ranker = Ranker(store, rules=config.list_rules())
+    suggester = KeywordSuggester(ranker, Keywords(ranker, min_similarity=config.keyword_min_similarity))
+    if ids:
+        wanted = list(ids)
+    else:
+        entries = store.catalog.get_by_vids(store.index().vids().tolist(), bodies=False).values()
+        wanted = sorted(e.article.id for e in entries if every or not e.article.keywords)
+    out = csv.writer(sys.stdout)
+    out.writerow(
+        [
+            "id",
+            "title",
+            "rank",
+            "keyword",
+            "score",
+            "neighbours",
+            "nearest_carrying",
+            "centroid",
+            "mentioned_in",
+        ]
+    )
+    missing = 0
+    for article_id in wanted:
+        try:
+            found = suggester.suggest(article_id, k)
+        except ArticleNotFound:
+            err(f"seealso: no article {article_id!r}")
+            missing += 1
+            continue
+        title = store.catalog.get(article_id).article.title  # type: ignore[union-attr]
+        for rank, s in enumerate((s for s in found if s.score >= min_score), start=1):
+            out.writerow(
+                [article_id, title, rank, s.keyword, f"{s.score:.4f}", f"{s.neighbours:.4f}", s.carried_by,
+                 f"{s.centroid:.4f}", s.mentioned or ""]
+            )  # fmt: skip
+    if missing:
+        raise typer.Exit(1)
+
+
 @app.command("check-links")
 def check_links(
     path: Annotated[

@@ -166,6 +166,8 @@ OPERATION_IDS = {
     "keyword_articles": "getKeywordArticles",
     "keyword_articles_html": "getKeywordArticlesHtml",
     "related_keywords": "getRelatedKeywords",
+    "find_keywords": "findKeywords",
+    "suggested_keywords": "getSuggestedKeywords",
     "changes": "getChanges",
     "healthz": "getHealth",
     "readyz": "getReadiness",

@@ -87,6 +87,40 @@ class RelatedKeywordsOut(BaseModel):
     items: list[RelatedKeyword]
 
 
+class KeywordFound(BaseModel):
+    keyword: str = Field(description="As the site usually writes it.")
+    articles: int = Field(description="Articles that carry it (in `language`, when given).")
+    languages: dict[str, int] = Field(description="Articles that carry it, by language.")
+    match: Literal["exact", "prefix", "word", "fuzzy", "all"] = Field(
+        description="How it matched: the whole name, its start, the start of one of its words, a"
+        " close spelling; `all` when `q` was empty."
+    )
+
+
+class KeywordsOut(BaseModel):
+    query: str
+    items: list[KeywordFound]
+
+
+class SuggestionReasons(BaseModel):
+    neighbours: float = Field(description="Share of the nearest articles carrying it, by similarity.")
+    nearest_carrying: int = Field(description="How many of the 20 nearest articles carry it.")
+    centroid: float = Field(description="Calibrated similarity to the mean of its articles.")
+    mentioned_in: Literal["title", "summary", "body"] | None = Field(description="Where its name is.")
+
+
+class SuggestedKeyword(BaseModel):
+    keyword: str
+    score: float = Field(description="The mean of `neighbours`, `centroid` and the text's evidence.")
+    reasons: SuggestionReasons
+
+
+class SuggestedKeywordsOut(BaseModel):
+    article: str
+    keywords: list[str] = Field(description="The keywords it carries (never suggested).")
+    items: list[SuggestedKeyword]
+
+
 class Pair(BaseModel):
     source: str = Field(min_length=1)
     target: str = Field(min_length=1)

@@ -399,3 +399,42 @@ def test_an_argument_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
         assert result.returncode == 1
         assert result.stderr.decode().startswith("seealso: error: an argument is not valid UTF-8")
         assert result.stderr.count(b"\n") == 1
+
+
+def test_keywords_lists_and_finds_keywords(cli, indexed: Path) -> None:
+    listed = cli("keywords")
+    assert listed.exit_code == 0, listed.output
+    assert [line.split()[:2] for line in listed.output.splitlines()] == [["2", "Mali"], ["1", "cocoa"]]
+    found = json.loads(cli("keywords", "coco", "--json").output)
+    assert found == [{"keyword": "cocoa", "articles": 1, "languages": {"en": 1}, "match": "prefix"}]
+    assert cli("keywords", "malli").output.split()[:2] == ["2", "Mali"]  # a close spelling
+    assert cli("keywords", "zzz").output.strip() == "(nothing)"
+
+
+def test_keyword_shows_its_page_and_related_keywords(cli, indexed: Path) -> None:
+    shown = json.loads(cli("keyword", "MALI", "--json", "--k", "2").output)
+    assert (shown["keyword"], shown["tagged"]) == ("Mali", 2)
+    assert [item["id"] for item in shown["items"]] == ["mali-1", "mali-2"]
+    assert [r["keyword"] for r in shown["related"]] == ["cocoa"]
+    table = cli("keyword", "Mali")
+    assert table.exit_code == 0 and "related keywords:" in table.output and "cocoa" in table.output
+    missing = cli("keyword", "Timbuktu")
+    assert missing.exit_code == 1 and "Timbuktu" in missing.output
+
+
+def test_suggest_keywords_writes_csv_for_the_untagged(cli, indexed: Path) -> None:
+    result = cli("suggest-keywords", "--k", "1")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    # cocoa-2, the one untagged article: its nearest articles and its text say cocoa.
+    assert [(r["id"], r["rank"], r["keyword"], r["mentioned_in"], r["nearest_carrying"]) for r in rows] == [
+        ("cocoa-2", "1", "cocoa", "body", "1")
+    ]
+    assert 0.5 < float(rows[0]["score"]) <= 1
+    every = list(csv.DictReader(io.StringIO(cli("suggest-keywords", "--all").output)))
+    assert {r["id"] for r in every} == {"mali-1", "mali-2", "cocoa-1", "cocoa-2"}
+    strong = list(csv.DictReader(io.StringIO(cli("suggest-keywords", "--all", "--min-score", "0.5").output)))
+    assert [(r["id"], r["keyword"]) for r in strong] == [("cocoa-2", "cocoa")]
+    assert not any(r["id"] == "cocoa-1" and r["keyword"] == "cocoa" for r in every)  # carried: never suggested
+    unknown = cli("suggest-keywords", "nope")
+    assert unknown.exit_code == 1 and "nope" in unknown.output

@@ -17,11 +17,29 @@ from seealso.indexer.runner import bind_embedder, upsert_articles
 from seealso.indexer.store import Store
 from seealso.ranking import Ranker
 from seealso.ranking.related import article_dict, translation_dict
+from seealso.ranking.suggestions import KeywordSuggester
 from seealso.service import fragment
 from seealso.service.caching import cached_json
-from seealso.service.deps import LIST_PARAMETERS, ListQueryDep, RankerDep, SettingsDep, StoreDep, Writer
+from seealso.service.deps import (
+    LIST_PARAMETERS,
+    K,
+    KeywordsDep,
+    ListQueryDep,
+    RankerDep,
+    SettingsDep,
+    StoreDep,
+    Writer,
+)
 from seealso.service.middleware import decoded
-from seealso.service.schemas import BATCH_STATUSES, ArticleDetail, BatchOut, Error, RelatedOut, Upserted
+from seealso.service.schemas import (
+    BATCH_STATUSES,
+    ArticleDetail,
+    BatchOut,
+    Error,
+    RelatedOut,
+    SuggestedKeywordsOut,
+    Upserted,
+)
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Error}, 422: {"model": Error}}
@@ -47,6 +65,17 @@ def get_article(article_id: str, store: StoreDep) -> dict[str, Any]:
     if entry is None:
         raise ArticleNotFound(decoded(article_id))
     return detail(entry, store.catalog)
+
+
+@router.get("/{article_id}/keywords/suggested", response_model=SuggestedKeywordsOut, responses=ERRORS)
+def suggested_keywords(article_id: str, ranker: RankerDep, keywords: KeywordsDep, k: K = 5) -> dict[str, Any]:
+    """Keywords of the site's vocabulary that the article does not carry, best first: from its
+    nearest articles' keywords, the keywords' centroids and its text, each with that evidence."""
+    name = decoded(article_id)
+    found = KeywordSuggester(ranker, keywords).suggest(name, k)
+    entry = ranker.store.catalog.get(name)
+    carried = list(entry.article.keywords) if entry else []
+    return {"article": name, "keywords": carried, "items": [s.to_dict() for s in found]}
 
 
 @router.get(

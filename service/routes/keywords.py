@@ -1,8 +1,10 @@
-"""/v1/keywords: the article list of a keyword page, and related keywords."""
+"""/v1/keywords: finding a keyword, the article list of a keyword page, and related keywords."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -12,9 +14,25 @@ from seealso.service import fragment
 from seealso.service.caching import cached_json
 from seealso.service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
 from seealso.service.middleware import decoded
-from seealso.service.schemas import Error, KeywordArticlesOut, RelatedKeywordsOut
+from seealso.service.schemas import Error, KeywordArticlesOut, KeywordsOut, RelatedKeywordsOut
 
 router = APIRouter(prefix="/v1/keywords", tags=["keywords"])
+
+
+@router.get("", response_model=KeywordsOut)
+def find_keywords(
+    keywords: KeywordsDep,
+    k: K = 10,
+    q: Annotated[str, Query(max_length=200, description="What was typed; empty: every keyword.")] = "",
+    language: Annotated[
+        str | None, Query(max_length=20, description="Only keywords with articles in this language.")
+    ] = None,
+) -> dict[str, object]:
+    """Keywords in use, for autocomplete: matched by their start, the start of a word, or a close
+    spelling, ignoring case and accents; most used first among equal matches. Empty `q`: the most
+    used keywords."""
+    found = keywords.vocabulary().search(q, language or None, k)
+    return {"query": q, "items": [match.to_dict() for match in found]}
 
 
 @router.get(

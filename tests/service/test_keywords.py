@@ -1,0 +1,93 @@
+"""Finding keywords and suggesting them over HTTP, with real ids: /v1/keywords and
+/v1/articles/{id}/keywords/suggested."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from seealso.config import Settings
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+from seealso.service.app import create_app
+
+RECORDS = [
+    {"id": "mali-1", "title": "Soldiers seize power in Bamako", "body": "Mali junta coup soldiers Bamako ECOWAS",
+     "keywords": ["Mali", "ECOWAS", "Bamako"]},
+    {"id": "mali-2", "title": "Mali junta promises elections", "body": "Mali junta coup transition Bamako ECOWAS",
+     "keywords": ["Mali", "ECOWAS"]},
+    {"id": "mali-3", "title": "La junte malienne à Bamako", "body": "Mali junte coup soldats Bamako CEDEAO",
+     "keywords": ["Mali", "CEDEAO"], "language": "fr"},
+    {"id": "mali-4", "title": "ECOWAS sanctions the Mali junta", "body": "Mali junta coup sanctions Bamako ECOWAS"},
+    {"id": "ivory-1", "title": "Élections en Côte d'Ivoire", "body": "Abidjan élections cacao Côte d'Ivoire",
+     "keywords": ["Côte d'Ivoire"], "language": "fr"},
+    {"id": "cocoa-1", "title": "Cocoa prices soar", "body": "cocoa prices farmers harvest chocolate",
+     "keywords": ["cocoa"]},
+]  # fmt: skip
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    store = Store.open(tmp_path / "data", create=True)
+    index_articles(store, HashingEmbedder(64), read_articles(str(path)))
+    store.close()
+    settings = Settings(data_dir=tmp_path / "data", model="test/hashing", min_score=0, diversity=0)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def names(client: TestClient, **params: object) -> list[tuple[str, int, str]]:
+    response = client.get("/v1/keywords", params=params)
+    assert response.status_code == 200, response.text
+    return [(i["keyword"], i["articles"], i["match"]) for i in response.json()["items"]]
+
+
+def test_keywords_are_found_by_prefix_word_and_close_spelling(client: TestClient) -> None:
+    assert names(client, k=3) == [("Mali", 3, "all"), ("ECOWAS", 2, "all"), ("Bamako", 1, "all")]
+    assert names(client, q="ba") == [("Bamako", 1, "prefix")]
+    assert names(client, q="cote") == [("Côte d'Ivoire", 1, "prefix")]
+    assert names(client, q="ivoire") == [("Côte d'Ivoire", 1, "word")]
+    assert names(client, q="ecowsa") == [("ECOWAS", 2, "fuzzy")]
+    assert names(client, q="mali", language="fr") == [("Mali", 1, "exact")]
+    mali = client.get("/v1/keywords", params={"q": "MALI"}).json()["items"][0]
+    assert mali["languages"] == {"en": 2, "fr": 1}
+    assert names(client, q="zzzz") == []
+
+
+def test_keyword_queries_out_of_bounds_are_4xx_with_a_message(client: TestClient) -> None:
+    for params in ({"q": "x" * 201}, {"k": 0}, {"k": 101}, {"language": "x" * 21}):
+        response = client.get("/v1/keywords", params=params)
+        assert response.status_code == 422 and response.json()["message"], params
+
+
+def test_an_untagged_article_is_suggested_its_neighbours_keywords(client: TestClient) -> None:
+    response = client.get("/v1/articles/mali-4/keywords/suggested", params={"k": 3})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["article"], body["keywords"]) == ("mali-4", [])
+    top = body["items"][0]
+    assert top["keyword"] in {"Mali", "ECOWAS"} and {i["keyword"] for i in body["items"][:2]} == {"Mali", "ECOWAS"}
+    assert top["reasons"]["mentioned_in"] == "title" and top["reasons"]["nearest_carrying"] >= 2
+    assert [i["score"] for i in body["items"]] == sorted((i["score"] for i in body["items"]), reverse=True)
+
+
+def test_carried_keywords_are_not_suggested(client: TestClient) -> None:
+    body = client.get("/v1/articles/mali-2/keywords/suggested").json()
+    suggested = [i["keyword"] for i in body["items"]]
+    assert body["keywords"] == ["Mali", "ECOWAS"] and "Mali" not in suggested and "ECOWAS" not in suggested
+    assert suggested[0] == "Bamako"  # in its text, and carried by its nearest neighbour
+    # CEDEAO is only used in French: its name in an English text is no evidence of it.
+    assert all(i["reasons"]["mentioned_in"] is None for i in body["items"] if i["keyword"] == "CEDEAO")
+
+
+def test_suggestions_for_an_unknown_article_are_404(client: TestClient) -> None:
+    response = client.get("/v1/articles/nope/keywords/suggested")
+    assert response.status_code == 404 and "nope" in response.json()["message"]
