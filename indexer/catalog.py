@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from seealso.errors import InvalidOverride
+from seealso.errors import ArticleNotFound, InvalidKeywordEdit, InvalidOverride
 from seealso.indexer import files, lexicon
 from seealso.indexer import overrides as editing
 from seealso.indexer import pages as paging
-from seealso.indexer.article import Article, keyword_key
+from seealso.indexer.article import Article, check_storable, keyword_key
 from seealso.indexer.dates import now as utc_now
 
 
@@ -161,6 +161,20 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     # The feed reads every related page's floor and bar on each write: from this index alone,
     # not the wide rows.
     ("m013_page_floors", "CREATE INDEX pages_floors ON pages (kind, vid, floor, bar)"),
+    # Editors' keyword fixes, kept by article id across reindexing: a keyword added (a suggestion
+    # accepted), removed, or a suggestion rejected; `given_keywords` keeps what the site sent
+    # (NULL when the fixes leave it as it was) and `keywords` what the article carries.
+    (
+        "m014_keyword_edits",
+        """
+        CREATE TABLE keyword_edits (
+            article TEXT NOT NULL, key TEXT NOT NULL, keyword TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('add', 'remove', 'reject')),
+            author TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (article, key)
+        );
+        ALTER TABLE articles ADD COLUMN given_keywords TEXT;
+        """,
+    ),
 ]
 
 # The columns of m001, which the migrations that read articles read (later ones add columns).
@@ -177,6 +191,19 @@ class Entry:
     vid: int
     article: Article
     indexed_at: str
+
+
+KEYWORD_EDITS = ("add", "remove", "reject")
+
+
+@dataclass(frozen=True)
+class KeywordEdit:
+    """An editor's fix of an article's keywords (see `Catalog.edit_keyword`)."""
+
+    keyword: str
+    action: str
+    author: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -722,10 +749,15 @@ class Catalog:
 
     def _upsert(self, write: Write, seq: int, now: str, deltas: Counter[int]) -> None:
         a = write.article
+        given = a.keywords
+        carried = self._with_edits(a.id, given)
+        if carried != given:
+            a = a.model_copy(update={"keywords": carried})
         values = (
             a.title, a.summary, a.body, a.url, json.dumps(list(a.keywords), ensure_ascii=False), a.section,
             a.language, a.published_at, a.updated_at, write.text_hash, write.record_hash,
             json.dumps(list(a.translations), ensure_ascii=False), a.language_source, a.image_url, a.kicker,
+            None if carried == given else json.dumps(list(given), ensure_ascii=False),
         )  # fmt: skip
         row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (a.id,)).fetchone()
         if row is None:
@@ -734,8 +766,8 @@ class Catalog:
             cursor = self._db.execute(
                 "INSERT INTO articles (id, title, summary, body, url, keywords, section, language, "
                 "published_at, updated_at, text_hash, record_hash, translations, language_source, "
-                "image_url, kicker, created_at, indexed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "image_url, kicker, given_keywords, created_at, indexed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.id, *values, now, now),
             )
             vid = int(cursor.lastrowid or 0)
@@ -744,7 +776,8 @@ class Catalog:
             self._db.execute(
                 "UPDATE articles SET title = ?, summary = ?, body = ?, url = ?, keywords = ?, section = ?, "
                 "language = ?, published_at = ?, updated_at = ?, text_hash = ?, record_hash = ?, "
-                "translations = ?, language_source = ?, image_url = ?, kicker = ?, indexed_at = ? "
+                "translations = ?, language_source = ?, image_url = ?, kicker = ?, given_keywords = ?, "
+                "indexed_at = ? "
                 "WHERE vid = ?",
                 (*values, now, vid),
             )
@@ -763,6 +796,102 @@ class Catalog:
         self._lexicon.write(self._db, vid, a, deltas)
         # Metadata-only updates are logged too: readers refresh what they cached about the article.
         self._log(vid, seq, "upsert")
+
+    def _with_edits(self, article_id: str, given: tuple[str, ...]) -> tuple[str, ...]:
+        """The keywords an article carries: those the site gave, less the ones editors removed,
+        plus the ones they added."""
+        edits = self._db.execute(
+            "SELECT key, keyword, action FROM keyword_edits WHERE article = ? AND action != 'reject'"
+            " ORDER BY at, key",
+            (article_id,),
+        ).fetchall()
+        if not edits:
+            return given
+        removed = {key for key, _, action in edits if action == "remove"}
+        carried = [k for k in given if keyword_key(k) not in removed]
+        held = {keyword_key(k) for k in carried}
+        carried += [name for key, name, action in edits if action == "add" and key not in held]
+        return tuple(carried)
+
+    def edit_keyword(self, article_id: str, keyword: str, action: str | None, author: str) -> int:
+        """An editor's fix of an article's keywords: `add` it, `remove` it, `reject` it as a
+        suggestion, or None to take back the fix. Kept by article id (a reindex keeps it); the
+        article is written again, and logged, when what it carries changes. Returns the catalog's
+        sequence number after it."""
+        if action not in (None, *KEYWORD_EDITS):
+            raise InvalidKeywordEdit(f"action: must be one of {', '.join(KEYWORD_EDITS)}, not {action!r}")
+        name, key = " ".join(keyword.split()), keyword_key(keyword)
+        try:
+            check_storable(name)
+            check_storable(author)
+        except ValueError as exc:
+            raise InvalidKeywordEdit(f"keyword: {exc}") from None
+        if not key or len(name) > 200:
+            raise InvalidKeywordEdit("keyword: must be 1 to 200 characters, not only spaces")
+        now = utc_now()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    f"SELECT {_ARTICLE_COLUMNS}, text_hash, record_hash, given_keywords FROM articles"
+                    " WHERE id = ?",
+                    (article_id,),
+                ).fetchone()
+                if row is None:
+                    raise ArticleNotFound(article_id)
+                entry, (text_hash, record_hash, given) = _entry(row[:-3]), row[-3:]
+                if action is None:
+                    self._db.execute(
+                        "DELETE FROM keyword_edits WHERE article = ? AND key = ?", (article_id, key)
+                    )
+                else:
+                    self._db.execute(
+                        "INSERT INTO keyword_edits (article, key, keyword, action, author, at)"
+                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (article, key) DO UPDATE SET"
+                        " keyword = excluded.keyword, action = excluded.action, author = excluded.author,"
+                        " at = excluded.at",
+                        (article_id, key, name, action, author, now),
+                    )
+                seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+                given_keywords = tuple(json.loads(given)) if given is not None else entry.article.keywords
+                if self._with_edits(article_id, given_keywords) != entry.article.keywords:
+                    seq += 1
+                    deltas: Counter[int] = Counter()
+                    article = entry.article.model_copy(update={"keywords": given_keywords})
+                    self._upsert(Write(article, text_hash, record_hash, None), seq, now, deltas)
+                    lexicon.apply_df(self._db, deltas)
+                    self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._lexicon.forget()
+                raise
+        return seq
+
+    def given_keywords(self, article_id: str) -> tuple[str, ...]:
+        """The keywords the site sent for the article (before editors' fixes)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT coalesce(given_keywords, keywords) FROM articles WHERE id = ?", (article_id,)
+            ).fetchone()
+        return () if row is None else tuple(json.loads(row[0]))
+
+    def rejected_keywords(self, article_id: str) -> set[str]:
+        """The keys of the keywords editors said not to suggest for the article."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM keyword_edits WHERE article = ? AND action = 'reject'", (article_id,)
+            )
+            return {row[0] for row in rows}
+
+    def keyword_edits(self, article_id: str) -> list[KeywordEdit]:
+        """An article's keyword fixes, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT keyword, action, author, at FROM keyword_edits WHERE article = ? ORDER BY at, key",
+                (article_id,),
+            ).fetchall()
+        return [KeywordEdit(*row) for row in rows]
 
     def _log(self, vid: int, seq: int, op: str) -> None:
         self._db.execute(

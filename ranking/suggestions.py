@@ -122,6 +122,8 @@ class KeywordSuggester:
         candidates |= set(np.argsort(-cosines)[:CENTROID_CANDIDATES].tolist())
         if not hide:
             candidates -= set(own)
+            rejected = self.store.catalog.rejected_keywords(article.id)
+            candidates -= {stats.position[key] for key in rejected if key in stats.position}
         found = []
         for at in candidates:
             if counts[at] <= 0:

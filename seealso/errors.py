@@ -55,9 +55,18 @@ class InvalidOverride(SeealsoError):
     """An editor's override that cannot be stored, with the reason."""
 
 
+class InvalidKeywordEdit(SeealsoError):
+    """An editor's keyword fix that cannot be stored, with the reason."""
+
+
 class OverrideNotFound(SeealsoError):
     def __init__(self, target: str) -> None:
         super().__init__(f"no override of {target!r} in this list")
+
+
+class KeywordEditNotFound(SeealsoError):
+    def __init__(self, keyword: str) -> None:
+        super().__init__(f"no fix of the keyword {keyword!r} for this article")
 
 
 class RequestTooLarge(SeealsoError):

@@ -26,7 +26,9 @@ from seealso.config import Settings
 from seealso.errors import (
     ArticleNotFound,
     InvalidArticle,
+    InvalidKeywordEdit,
     InvalidOverride,
+    KeywordEditNotFound,
     OverrideNotFound,
     RequestTooLarge,
     SeealsoError,
@@ -40,7 +42,16 @@ from seealso.service.editor import routes as editor
 from seealso.service.editor.auth import Editors
 from seealso.service.feed import Feed
 from seealso.service.middleware import BodyLimit, Edge, EncodedIds, Metrics
-from seealso.service.routes import articles, changes, health, keywords, overrides, search, widget
+from seealso.service.routes import (
+    articles,
+    changes,
+    health,
+    keyword_edits,
+    keywords,
+    overrides,
+    search,
+    widget,
+)
 
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 
@@ -124,7 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Gauge(
         "seealso_webhook_lag", "Feed entries not yet delivered to the slowest webhook", registry=registry
     ).set_function(catalog_gauge(webhook_lag))
-    routers = (health, articles, search, keywords, overrides, changes, widget)
+    routers = (health, articles, search, keywords, keyword_edits, overrides, changes, widget)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(articles.batch_router)
@@ -168,6 +179,7 @@ OPERATION_IDS = {
     "related_keywords": "getRelatedKeywords",
     "find_keywords": "findKeywords",
     "suggested_keywords": "getSuggestedKeywords",
+    "keyword_edits": "getKeywordEdits",
     "changes": "getChanges",
     "healthz": "getHealth",
     "readyz": "getReadiness",
@@ -212,6 +224,7 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ArticleNotFound)
     @app.exception_handler(KeywordNotFound)
     @app.exception_handler(OverrideNotFound)
+    @app.exception_handler(KeywordEditNotFound)
     async def not_found(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(404, "not_found", str(exc))
 
@@ -225,6 +238,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidFilter)
     @app.exception_handler(InvalidOverride)
+    @app.exception_handler(InvalidKeywordEdit)
     async def invalid_request(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(422, "invalid_request", str(exc))
 

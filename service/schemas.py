@@ -121,6 +121,28 @@ class SuggestedKeywordsOut(BaseModel):
     items: list[SuggestedKeyword]
 
 
+class KeywordEditIn(BaseModel):
+    keyword: str = Field(min_length=1, max_length=200)
+    action: Literal["add", "remove", "reject"] = Field(
+        description="add: the article carries it (a suggestion accepted); remove: it no longer does;"
+        " reject: never suggest it for this article."
+    )
+
+
+class KeywordEditOut(BaseModel):
+    keyword: str
+    action: Literal["add", "remove", "reject"]
+    author: str
+    at: str
+
+
+class KeywordEditsOut(BaseModel):
+    article: str
+    keywords: list[str] = Field(description="The keywords it carries, editors' fixes applied.")
+    given: list[str] = Field(description="The keywords the site sent.")
+    edits: list[KeywordEditOut]
+
+
 class Pair(BaseModel):
     source: str = Field(min_length=1)
     target: str = Field(min_length=1)

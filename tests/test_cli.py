@@ -435,6 +435,8 @@ def test_suggest_keywords_writes_csv_for_the_untagged(cli, indexed: Path) -> Non
     assert {r["id"] for r in every} == {"mali-1", "mali-2", "cocoa-1", "cocoa-2"}
     strong = list(csv.DictReader(io.StringIO(cli("suggest-keywords", "--all", "--min-score", "0.5").output)))
     assert [(r["id"], r["keyword"]) for r in strong] == [("cocoa-2", "cocoa")]
-    assert not any(r["id"] == "cocoa-1" and r["keyword"] == "cocoa" for r in every)  # carried: never suggested
+    assert not any(
+        r["id"] == "cocoa-1" and r["keyword"] == "cocoa" for r in every
+    )  # carried: never suggested
     unknown = cli("suggest-keywords", "nope")
     assert unknown.exit_code == 1 and "nope" in unknown.output

@@ -51,6 +51,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m011_image_and_kicker",
         "m012_page_bars",
         "m013_page_floors",
+        "m014_keyword_edits",
     ]
     again.close()
 
@@ -85,6 +86,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m011_image_and_kicker",
         "m012_page_bars",
         "m013_page_floors",
+        "m014_keyword_edits",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     old_row = upgraded.catalog.get("a").article  # type: ignore[union-attr]

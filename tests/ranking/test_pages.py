@@ -321,3 +321,20 @@ def test_a_small_site_with_few_keywords_and_keywords_that_come_and_go(
     write(store, embedder, [{**original, "id": f"{shown}-fr", "language": "fr", "title": "histoire"}])
     exact("a French edition of a shown item")
     assert ranker.related(str(records[0]["id"]), 10).items[0].translations
+
+
+def test_editors_keyword_fixes_are_logged_exactly(store: Store, tracker: PageTracker) -> None:
+    tracker.update()
+    before, cursor = every_face(tracker), 0
+    fixes = [("mali-3", "cocoa", "add"), ("cocoa-4", "cocoa", "remove"), ("mali-3", "Lake Chad", "add"),
+             ("mali-3", "cocoa", None), ("space-2", "mali", "reject")]  # fmt: skip
+    for step, (article_id, keyword, action) in enumerate(fixes):
+        seq = store.catalog.seq()
+        store.catalog.edit_keyword(article_id, keyword, action, "editor")
+        if action == "reject":  # a rejected suggestion changes what the article carries in no way
+            assert store.catalog.seq() == seq and tracker.update() is None
+            continue
+        before, cursor, _ = updated_exactly(tracker, before, cursor, (step, keyword, action))
+        found, _ = logged(store, 0)
+    # The keyword page of the new keyword came and went with its one article.
+    assert ("keyword", "lake chad") in found and ("keyword", "lake chad") in before

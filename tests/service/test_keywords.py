@@ -32,6 +32,10 @@ RECORDS = [
 ]  # fmt: skip
 
 
+TOKEN = "keyword-test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     path = tmp_path / "in.jsonl"
@@ -39,7 +43,14 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     store = Store.open(tmp_path / "data", create=True)
     index_articles(store, HashingEmbedder(64), read_articles(str(path)))
     store.close()
-    settings = Settings(data_dir=tmp_path / "data", model="test/hashing", min_score=0, diversity=0)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        model="test/hashing",
+        min_score=0,
+        diversity=0,
+        api_token=TOKEN,
+        keyword_refresh_seconds=0,  # counts follow every write (by default, at most every 30 s)
+    )
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -74,7 +85,10 @@ def test_an_untagged_article_is_suggested_its_neighbours_keywords(client: TestCl
     body = response.json()
     assert (body["article"], body["keywords"]) == ("mali-4", [])
     top = body["items"][0]
-    assert top["keyword"] in {"Mali", "ECOWAS"} and {i["keyword"] for i in body["items"][:2]} == {"Mali", "ECOWAS"}
+    assert top["keyword"] in {"Mali", "ECOWAS"} and {i["keyword"] for i in body["items"][:2]} == {
+        "Mali",
+        "ECOWAS",
+    }
     assert top["reasons"]["mentioned_in"] == "title" and top["reasons"]["nearest_carrying"] >= 2
     assert [i["score"] for i in body["items"]] == sorted((i["score"] for i in body["items"]), reverse=True)
 
@@ -91,3 +105,54 @@ def test_carried_keywords_are_not_suggested(client: TestClient) -> None:
 def test_suggestions_for_an_unknown_article_are_404(client: TestClient) -> None:
     response = client.get("/v1/articles/nope/keywords/suggested")
     assert response.status_code == 404 and "nope" in response.json()["message"]
+
+
+def test_an_editor_accepts_rejects_and_takes_back_keywords(client: TestClient) -> None:
+    suggested = [i["keyword"] for i in client.get("/v1/articles/mali-4/keywords/suggested").json()["items"]]
+    assert "Mali" in suggested and "Bamako" in suggested
+    accepted = client.post(
+        "/v1/articles/mali-4/keyword-edits", json={"keyword": "Mali", "action": "add"}, headers=AUTH
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert (accepted.json()["keywords"], accepted.json()["given"]) == (["Mali"], [])
+    assert accepted.json()["edits"][0]["author"] == "api" and accepted.json()["edits"][0]["action"] == "add"
+    page = client.get("/v1/keywords/mali/articles", params={"k": 10}).json()
+    shown = {i["id"] for i in page["items"]} | {
+        d for i in page["items"] for d in i["reasons"].get("duplicates", [])
+    }
+    assert page["tagged"] == 4 and "mali-4" in shown  # here collapsed into mali-2, a near-duplicate
+    assert names(client, q="mali") == [("Mali", 4, "exact")]
+    rejected = client.post(
+        "/v1/articles/mali-4/keyword-edits", json={"keyword": "bamako", "action": "reject"}, headers=AUTH
+    )
+    assert rejected.status_code == 200 and rejected.json()["keywords"] == ["Mali"]
+    after = [i["keyword"] for i in client.get("/v1/articles/mali-4/keywords/suggested").json()["items"]]
+    assert "Mali" not in after and "Bamako" not in after  # carried now, and rejected
+    assert client.delete("/v1/articles/mali-4/keyword-edits/MALI", headers=AUTH).status_code == 204
+    assert client.get("/v1/keywords/mali/articles").json()["tagged"] == 3
+    again = client.delete("/v1/articles/mali-4/keyword-edits/Mali", headers=AUTH)
+    assert again.status_code == 404 and "Mali" in again.json()["message"]
+    edits = client.get("/v1/articles/mali-4/keyword-edits", headers=AUTH).json()["edits"]
+    assert [(e["keyword"], e["action"]) for e in edits] == [("bamako", "reject")]
+
+
+def test_keyword_edits_need_a_token_and_valid_input(client: TestClient) -> None:
+    body = {"keyword": "Sahel", "action": "add"}
+    assert client.post("/v1/articles/mali-1/keyword-edits", json=body).status_code == 401
+    assert client.get("/v1/articles/mali-1/keyword-edits").status_code == 401
+    wrong = {"Authorization": "Bearer wrong-token-0123456789"}
+    assert client.post("/v1/articles/mali-1/keyword-edits", json=body, headers=wrong).status_code == 403
+    for bad in (
+        {"keyword": "Sahel", "action": "tag"},
+        {"keyword": "", "action": "add"},
+        {"keyword": "x\u0000", "action": "add"},
+    ):
+        response = client.post("/v1/articles/mali-1/keyword-edits", json=bad, headers=AUTH)
+        assert response.status_code == 422 and response.json()["message"], bad
+    missing = client.post("/v1/articles/nope/keyword-edits", json=body, headers=AUTH)
+    assert missing.status_code == 404 and "nope" in missing.json()["message"]
+    assert client.get("/v1/articles/mali-1/keyword-edits", headers=AUTH).json()["keywords"] == [
+        "Mali",
+        "ECOWAS",
+        "Bamako",
+    ]
