@@ -25,6 +25,7 @@ from seealso.indexer.article import is_web_url, keyword_key
 from seealso.indexer.reader import link_pairs
 from seealso.indexer.store import Store
 from seealso.ranking import Ranker, overrides
+from seealso.ranking.suggestions import KeywordSuggester
 from seealso.service.deps import HeavyRequests
 from seealso.service.editor.auth import (
     COOKIE,
@@ -252,10 +253,13 @@ def article_page(
         [(i.article.id, i.article.title, i.origin) for i in related.items], others,
     )  # fmt: skip
     found = ranker.search(find, 10).items if find.strip() else []
+    keywords = request.app.state.keywords
+    suggested = KeywordSuggester(ranker, keywords).suggest(id, 5)
     return _page(
         request, "article.html", session,
         entry=entry, items=related.items, translations=related.translations, k=k, points=points,
-        find=find, found=found,
+        find=find, found=found, suggested=suggested, keyword_edits=store.catalog.keyword_edits(id),
+        given_keywords=store.catalog.given_keywords(id),
         overrides=overrides.described(store.catalog, "article", id),
         scope="article", source=id, back=article_url(id, k=k),
         done=store.catalog.audit_entry(done), error=error,
@@ -330,6 +334,25 @@ def set_override(
     except SeealsoError as exc:
         return _go(_back(back), error=str(exc))
     return _go(_back(back), done=entry.id, error=None)
+
+
+@router.post("/keyword-edit")
+def edit_keyword(
+    request: Request,
+    article: Annotated[str, Form()],
+    keyword: Annotated[str, Form()],
+    action: Annotated[str, Form()],
+    back: Annotated[str, Form()] = "/editor",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Add, remove or reject a keyword for an article, or take a fix back (`undo`)."""
+    session = _writer(request, csrf)
+    try:
+        edit = None if action == "undo" else action
+        _store(request).catalog.edit_keyword(article, keyword, edit, session.user)
+    except SeealsoError as exc:
+        return _go(_back(back), error=str(exc))
+    return _go(_back(back), error=None)
 
 
 @router.post("/remove")

@@ -40,6 +40,7 @@ ARTICLES = [
     {"id": "cocoa-2", "title": "Chocolate makers pay more for cocoa", "body": "cocoa chocolate makers prices harvest farmers", "keywords": ["cocoa"]},
     {"id": "seine", "title": "Swimming in the Seine", "body": "Paris olympics swimmers river Seine water quality", "keywords": ["Olympics"]},
     {"id": "xss", "title": XSS, "body": "Mali junta Bamako coup", "keywords": ["Mali"]},
+    {"id": "untagged", "title": "Journalists held in Bamako", "body": "Mali junta Bamako press journalists coup"},
 ]  # fmt: skip
 TOKEN = "browser-token"
 
@@ -290,3 +291,31 @@ def test_the_docs_render_offline(page: Page, server: str) -> None:
     related = re.compile(r"^/v1/articles/\{article_id\}/related$")
     assert page.locator(".opblock-summary-path", has_text=related).count() == 1
     assert elsewhere == [] and refused == []
+
+
+def test_suggested_keywords_are_accepted_rejected_and_taken_back(page: Page, server: str) -> None:
+    sign_in(page, "/editor/article?id=untagged")
+    keywords = page.get_by_role("region", name="Keywords")
+    expect(keywords.get_by_text("This article has no keywords.")).to_be_visible()
+    rows = keywords.locator("table.suggestions tbody tr")
+    first = rows.first.locator("th").inner_text()
+    assert first == "Mali"
+    expect(rows.first).to_contain_text("of its 20 nearest articles carry it")
+    keywords.get_by_role("button", name="Accept the keyword Mali").click()
+    expect(keywords.locator("ul.tags li")).to_have_text(["Mali (added by an editor) Remove"])
+    with urllib.request.urlopen(server + "/v1/keywords/mali/articles?k=20", timeout=10) as response:
+        page_body = json.load(response)
+    assert page_body["tagged"] == 1 + sum("Mali" in a.get("keywords", []) for a in ARTICLES)
+    second = rows.first.locator("th").inner_text()
+    assert second != "Mali"
+    keywords.get_by_role("button", name=f"Reject the keyword {second}").click()
+    expect(keywords.locator(".fix")).to_contain_text(f"{second} not to be suggested by alice")
+    assert second not in rows.locator("th").all_inner_texts()
+    keywords.get_by_role("button", name=f"Take back the fix of {second}").click()
+    expect(keywords.locator(".fix")).to_have_count(0)
+    assert second in rows.locator("th").all_inner_texts()
+    keywords.get_by_label("Add a keyword").fill("Press freedom")
+    keywords.get_by_role("button", name="Add", exact=True).click()
+    expect(keywords.locator("ul.tags a.tag")).to_have_text(["Mali", "Press freedom"])
+    keywords.get_by_role("button", name="Remove the keyword Mali").click()
+    expect(keywords.locator("ul.tags a.tag")).to_have_text(["Press freedom"])
