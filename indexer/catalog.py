@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from seealso.errors import ArticleNotFound, InvalidKeywordEdit, InvalidOverride
-from seealso.indexer import files, lexicon
+from seealso.indexer import aliases, files, lexicon
 from seealso.indexer import overrides as editing
 from seealso.indexer import pages as paging
 from seealso.indexer.article import Article, check_storable, keyword_key
@@ -175,6 +175,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         ALTER TABLE articles ADD COLUMN given_keywords TEXT;
         """,
     ),
+    ("m015_keyword_aliases", aliases.create_tables),
 ]
 
 # The columns of m001, which the migrations that read articles read (later ones add columns).
@@ -374,7 +375,8 @@ class Catalog:
         """Vector ids of the articles tagged with `keyword` (case-insensitive)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT vid FROM article_keywords WHERE key = ? ORDER BY vid", (keyword_key(keyword),)
+                "SELECT vid FROM article_keywords WHERE key = ? ORDER BY vid",
+                (aliases.canonical(self._db, keyword_key(keyword)),),
             ).fetchall()
         return [row[0] for row in rows]
 
@@ -435,6 +437,16 @@ class Catalog:
         rows = self._rows_in("SELECT vid, language FROM articles WHERE vid IN ({marks})", _ints(vids))
         return {int(vid): language for vid, language in rows}
 
+    def translation_pairs(self) -> list[tuple[int, int]]:
+        """Every pair of indexed articles declared translations of each other (by either side),
+        each pair once, the lower vid first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT min(t.vid, a.vid), max(t.vid, a.vid) FROM translations t"
+                " JOIN articles a ON a.id = t.other WHERE a.vid != t.vid"
+            ).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
     def vids_by_language(self) -> dict[str, list[int]]:
         """language → vector ids of its articles."""
         out: dict[str, list[int]] = {}
@@ -467,15 +479,90 @@ class Catalog:
         with self._lock:
             return [row[0] for row in self._db.execute(f"SELECT vid FROM articles WHERE {where}", values)]
 
-    def keyword_name(self, keyword: str) -> str | None:
-        """The most common spelling of a keyword (None when no article carries it)."""
+    def keyword_name(self, keyword: str, language: str | None = None) -> str | None:
+        """The most common spelling of a keyword, or of its alias group, in articles of `language`
+        when given (None when no article carries it)."""
+        key = self.canonical_key(keyword)
         with self._lock:
-            row = self._db.execute(
-                "SELECT keyword FROM article_keywords WHERE key = ? "
-                "GROUP BY keyword ORDER BY count(*) DESC, keyword LIMIT 1",
-                (keyword_key(keyword),),
-            ).fetchone()
+            if language is None:
+                row = self._db.execute(
+                    "SELECT keyword FROM article_keywords WHERE key = ? "
+                    "GROUP BY keyword ORDER BY count(*) DESC, keyword LIMIT 1",
+                    (key,),
+                ).fetchone()
+            else:
+                row = self._db.execute(
+                    "SELECT k.keyword FROM article_keywords k JOIN articles a ON a.vid = k.vid"
+                    " WHERE k.key = ? AND a.language = ? GROUP BY k.keyword ORDER BY count(*) DESC,"
+                    " k.keyword LIMIT 1",
+                    (key, language),
+                ).fetchone()
         return None if row is None else str(row[0])
+
+    def keyword_names(self, keyword: str) -> dict[str, str]:
+        """language → the most common spelling of a keyword (or its alias group) there."""
+        key = self.canonical_key(keyword)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.language, k.keyword, count(*) AS n FROM article_keywords k"
+                " JOIN articles a ON a.vid = k.vid WHERE k.key = ? GROUP BY 1, 2 ORDER BY 1, n DESC, 2",
+                (key,),
+            ).fetchall()
+        found: dict[str, str] = {}
+        for language, name, _ in rows:
+            found.setdefault(language, name)
+        return found
+
+    def canonical_key(self, keyword: str) -> str:
+        """The key lists look a keyword up by: its own, or its alias group's."""
+        with self._lock:
+            return aliases.canonical(self._db, keyword_key(keyword))
+
+    def alias_groups(self) -> dict[str, list[str]]:
+        """canonical key → the keys confirmed as its aliases."""
+        with self._lock:
+            return aliases.groups(self._db)
+
+    def rejected_aliases(self) -> set[tuple[str, str]]:
+        """The pairs of keys editors said are not aliases (each pair sorted)."""
+        with self._lock:
+            return aliases.rejected(self._db)
+
+    def confirm_alias(self, one: str, other: str, author: str) -> int:
+        """Make two keywords (and their groups) one; returns the catalog's sequence number."""
+        return self._aliasing(
+            lambda db, now: aliases.confirm(db, keyword_key(one), keyword_key(other), author, now)
+        )
+
+    def separate_alias(self, keyword: str, author: str) -> int:
+        """Take a keyword out of its alias group; returns the catalog's sequence number."""
+        return self._aliasing(lambda db, now: aliases.separate(db, keyword_key(keyword)))
+
+    def reject_alias(self, one: str, other: str, author: str) -> None:
+        """Never suggest these two keywords as aliases again."""
+        self._aliasing(
+            lambda db, now: aliases.reject(db, keyword_key(one), keyword_key(other), author, now) or []
+        )
+
+    def _aliasing(self, change: Callable[[sqlite3.Connection, str], list[int]]) -> int:
+        """Apply an alias change in one transaction; the articles whose keys it changed are logged
+        as changed (lists, keyword pages and the feed follow them)."""
+        now = utc_now()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+                vids = change(self._db, now)
+                if vids:
+                    seq += 1
+                    for vid in vids:
+                        self._log(vid, seq, "upsert")
+                    self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return seq
 
     def keyword_rows(self) -> list[tuple[str, str, int]]:
         """Every (key, keyword as written, vid) row, for keyword statistics."""
@@ -906,10 +993,13 @@ def _ints(values: Sequence[int]) -> list[int]:
 
 
 def _write_keywords(db: sqlite3.Connection, vid: int, keywords: Iterable[str]) -> None:
+    """An article's keywords, each under its key, or its alias group's (`seealso.indexer.aliases`)."""
     db.execute("DELETE FROM article_keywords WHERE vid = ?", (vid,))
+    keyed = [(keyword_key(k), k) for k in keywords]
+    groups = aliases.canonical_map(db, [key for key, _ in keyed])
     db.executemany(
         "INSERT OR IGNORE INTO article_keywords (vid, key, keyword) VALUES (?, ?, ?)",
-        [(vid, keyword_key(k), k) for k in keywords],
+        [(vid, groups.get(key, key), k) for key, k in keyed],
     )
 
 

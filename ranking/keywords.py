@@ -46,10 +46,11 @@ class KeywordArticles:
     def json(self) -> bytes:
         return compact_json(self.to_dict())
 
-    def rendered(self, keyword: str) -> Rendered:
-        """As served: its JSON and the cache tags of its page and of every article it shows."""
+    def rendered(self, key: str) -> Rendered:
+        """As served: its JSON and the cache tags of its page (by the keyword's `key`) and of every
+        article it shows."""
         shown = dict.fromkeys(i.article.id for i in self.items)
-        tags = [tag("keyword", keyword_key(keyword)), *(tag("article", i) for i in shown)]
+        tags = [tag("keyword", key), *(tag("article", i) for i in shown)]
         return Rendered(self.json, " ".join(tags))
 
 
@@ -113,6 +114,7 @@ class KeywordStats:
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sums: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # of the vectors, a row a keyword
     centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    spellings: list[list[str]] = field(default_factory=list)  # every way each is written, most used first
     position: dict[str, int] = field(default_factory=dict)
     keys_of_vid: dict[int, list[int]] = field(default_factory=dict)
     vids_of_key: dict[int, list[int]] = field(default_factory=dict)
@@ -143,6 +145,7 @@ class KeywordStats:
             stats.keys_of_vid.setdefault(vid, []).append(index)
             stats.vids_of_key.setdefault(index, []).append(vid)
         stats.names = [spellings[key].most_common(1)[0][0] for key in stats.keys]
+        stats.spellings = [[name for name, _ in spellings[key].most_common()] for key in stats.keys]
         sums = np.zeros((len(stats.keys), store.dimension or 1), dtype=np.float32)
         counts = np.zeros(len(stats.keys), dtype=np.float32)
         pair_vids = np.asarray(
@@ -220,7 +223,7 @@ class Keywords:
         seq = catalog.seq()
         if seq != stats.seq and time.monotonic() - stats.built >= self.refresh_seconds:
             return None  # the statistics are due to be rebuilt
-        key = (keyword_key(keyword), k, filters, int(time.time() // 3600))
+        key = (catalog.canonical_key(keyword), k, filters, int(time.time() // 3600))
         with self._pages_lock:
             if self._pages_state != (seq, catalog.overrides_version(), stats.seq):
                 return None
@@ -233,11 +236,11 @@ class Keywords:
         """`articles(...)` as served (JSON and cache tags), kept until the catalog or the overrides
         change at all: a page follows its tagged articles' centroid, which any write may move, so
         no finer rule is exact."""
-        if not self.cache_size:
-            return self.articles(keyword, k, filters).rendered(keyword)
         catalog = self.store.catalog
+        if not self.cache_size:
+            return self.articles(keyword, k, filters).rendered(catalog.canonical_key(keyword))
         state = (catalog.seq(), catalog.overrides_version(), self.stats().seq)
-        key = (keyword_key(keyword), k, filters, int(time.time() // 3600))
+        key = (catalog.canonical_key(keyword), k, filters, int(time.time() // 3600))
         with self._pages_lock:
             if state != self._pages_state:
                 self._pages.clear()
@@ -246,7 +249,7 @@ class Keywords:
             if found is not None:
                 self._pages.move_to_end(key)
                 return found
-        found = self.articles(keyword, k, filters).rendered(keyword)
+        found = self.articles(keyword, k, filters).rendered(key[0])
         with self._pages_lock:
             if state == self._pages_state:
                 self._pages[key] = found
@@ -305,12 +308,14 @@ class Keywords:
                 item.reasons["moved_by"] = ["freshness"]
                 item.reasons["moves"] = {"freshness": by_score[item.article.id] - place}
         items = self._collapse(items, {e.article.id: vid for vid, e in entries.items()}, 2 * k + 10)
-        edits = active_edits(self.store.catalog, "keyword", keyword_key(keyword))
+        edits = active_edits(self.store.catalog, "keyword", self.store.catalog.canonical_key(keyword))
         automatic = [i for i in items if i.article.id not in edits.targets]
         placed = [(o, self._editor_item(o, center, tagged)) for o in edits.placed]
         chosen = [(o, item) for o, item in placed if item and item.article.id not in filters.exclude]
+        # A page of one language is named as that language names it (CEDEAO, not ECOWAS).
+        language = next(iter(filters.languages)) if len(filters.languages) == 1 else None
         page = KeywordArticles(
-            self.display_name(keyword), len(tagged), merge(automatic, chosen, k, lambda i: i.score)
+            self.display_name(keyword, language), len(tagged), merge(automatic, chosen, k, lambda i: i.score)
         )
         if any(item is None for _, item in placed):  # an editor's target yet to be indexed: any may enter
             floor = -1.0
@@ -379,7 +384,7 @@ class Keywords:
         change of one it shows or its editors named; of another, only when that one's score
         reaches the bar: `scores_with`)."""
         stats = stats or self.stats()
-        index = stats.position.get(keyword_key(keyword))
+        index = stats.position.get(self.store.catalog.canonical_key(keyword))
         if index is None:
             raise KeywordNotFound(keyword)
         together = stats.together(index)
@@ -434,12 +439,15 @@ class Keywords:
                 for vid, found in stats.keys_of_vid.items():
                     for index in found:
                         languages[index][language_of.get(vid, "")] += 1
-                self._vocabulary = (stats, Vocabulary(stats.keys, stats.names, languages))
+                self._vocabulary = (stats, Vocabulary(stats.keys, stats.names, languages, stats.spellings))
             return self._vocabulary[1]
 
-    def display_name(self, keyword: str) -> str:
-        """How the keyword is usually written (its most common spelling in the catalog)."""
-        return self.store.catalog.keyword_name(keyword) or " ".join(keyword.split())
+    def display_name(self, keyword: str, language: str | None = None) -> str:
+        """How the keyword (or its alias group) is usually written: its most common spelling in
+        the catalog, or in articles of `language` when given and it is written there."""
+        catalog = self.store.catalog
+        found = catalog.keyword_name(keyword, language) if language else None
+        return found or catalog.keyword_name(keyword) or " ".join(keyword.split())
 
 
 def related_score(together: int, mine: float, theirs: float, cosine: float) -> float:

@@ -97,7 +97,7 @@ def source_key(catalog: Catalog, scope: str, source: str) -> str:
         return source
     if catalog.keyword_name(source) is None:
         raise KeywordNotFound(source)
-    return keyword_key(source)
+    return catalog.canonical_key(source)  # an alias's list is its group's
 
 
 def target_key(scope: str, target: str) -> str:

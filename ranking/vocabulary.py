@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
@@ -43,6 +43,7 @@ class KeywordMatch:
     articles: int
     languages: dict[str, int]  # articles carrying it, by language
     match: str  # one of MATCHES; "all" when the query was empty
+    spellings: list[str] = field(default_factory=list)  # its other names (aliases, other languages)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -50,31 +51,44 @@ class KeywordMatch:
             "articles": self.articles,
             "languages": dict(self.languages),
             "match": self.match,
+            "spellings": list(self.spellings),
         }
 
 
 class Vocabulary:
     """Every keyword in use, at one state of the keyword statistics."""
 
-    def __init__(self, keys: list[str], names: list[str], languages: list[Counter[str]]) -> None:
-        """`keys`, `names` and `languages` (articles by language) line up, one keyword each."""
+    def __init__(
+        self,
+        keys: list[str],
+        names: list[str],
+        languages: list[Counter[str]],
+        spellings: list[list[str]] | None = None,
+    ) -> None:
+        """`keys`, `names` and `languages` (articles by language) line up, one keyword each;
+        `spellings`: every way each is written (its aliases' names too), matched like its name."""
         self.keys, self.names, self.languages = keys, names, languages
+        self.spellings = spellings or [[name] for name in names]
         self.folded = [fold(name) for name in names]
-        self._words = [words(name) for name in self.folded]
-        self._starting: dict[str, list[int]] = {}  # first word → the keywords it starts
-        for n, found in enumerate(self._words):
+        # Every written form, folded, with the keyword it belongs to.
+        self._forms: list[tuple[str, int]] = sorted(
+            {(fold(form), n) for n, forms in enumerate(self.spellings) for form in [names[n], *forms]}
+        )
+        self._form_words = [words(form) for form, _ in self._forms]
+        self._starting: dict[str, list[int]] = {}  # first word → the forms it starts
+        for at, found in enumerate(self._form_words):
             if found:
-                self._starting.setdefault(found[0], []).append(n)
+                self._starting.setdefault(found[0], []).append(at)
 
     def mentions(self, text: str) -> set[int]:
-        """The keywords (positions) whose whole name occurs in `text`, word for word."""
+        """The keywords (positions) one of whose names occurs whole in `text`, word for word."""
         tokens = words(fold(text))
         found: set[int] = set()
         for at, token in enumerate(tokens):
-            for n in self._starting.get(token, ()):
-                name = self._words[n]
+            for form in self._starting.get(token, ()):
+                name = self._form_words[form]
                 if tokens[at : at + len(name)] == name:
-                    found.add(n)
+                    found.add(self._forms[form][1])
         return found
 
     def __len__(self) -> int:
@@ -84,20 +98,24 @@ class Vocabulary:
         """The `k` keywords best matching `query`; every keyword, most used first, when it is
         empty. `language`: only keywords with articles in it (counted in that language)."""
         wanted = fold(query)
-        found: dict[int, int] = {}  # keyword → rank of its match
-        for n, name in enumerate(self.folded):
-            if not wanted or name == wanted:
-                found[n] = 0
-            elif name.startswith(wanted):
-                found[n] = 1
-            elif any(word.startswith(wanted) for word in self._words[n]):
-                found[n] = 2
+        found: dict[int, int] = {}  # keyword → rank of its best match
+        for (form, n), form_words in zip(self._forms, self._form_words, strict=True):
+            if not wanted or form == wanted:
+                rank = 0
+            elif form.startswith(wanted):
+                rank = 1
+            elif any(word.startswith(wanted) for word in form_words):
+                rank = 2
+            else:
+                continue
+            found[n] = min(rank, found.get(n, rank))
         if len(wanted) >= FUZZY_FROM:
+            forms = [form for form, _ in self._forms]
             close = process.extract(
-                wanted, self.folded, scorer=fuzz.WRatio, score_cutoff=FUZZY_MIN, limit=max(4 * k, 20)
+                wanted, forms, scorer=fuzz.WRatio, score_cutoff=FUZZY_MIN, limit=max(4 * k, 20)
             )
-            for _, _, n in close:
-                found.setdefault(n, 3)
+            for _, _, at in close:
+                found.setdefault(self._forms[at][1], 3)
 
         def count(n: int) -> int:
             held = self.languages[n]
@@ -112,6 +130,7 @@ class Vocabulary:
                 count(n),
                 dict(sorted(self.languages[n].items())),
                 MATCHES[found[n]] if wanted else "all",
+                [form for form in self.spellings[n] if form != self.names[n]],
             )
             for n in ranked[:k]
         ]

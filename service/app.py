@@ -43,6 +43,7 @@ from seealso.service.editor.auth import Editors
 from seealso.service.feed import Feed
 from seealso.service.middleware import BodyLimit, Edge, EncodedIds, Metrics
 from seealso.service.routes import (
+    aliases,
     articles,
     changes,
     health,
@@ -135,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Gauge(
         "seealso_webhook_lag", "Feed entries not yet delivered to the slowest webhook", registry=registry
     ).set_function(catalog_gauge(webhook_lag))
-    routers = (health, articles, search, keywords, keyword_edits, overrides, changes, widget)
+    routers = (health, articles, search, keywords, keyword_edits, aliases, overrides, changes, widget)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(articles.batch_router)

@@ -95,6 +95,7 @@ class KeywordFound(BaseModel):
         description="How it matched: the whole name, its start, the start of one of its words, a"
         " close spelling; `all` when `q` was empty."
     )
+    spellings: list[str] = Field(description="Its other names: aliases, spellings in other languages.")
 
 
 class KeywordsOut(BaseModel):
@@ -141,6 +142,45 @@ class KeywordEditsOut(BaseModel):
     keywords: list[str] = Field(description="The keywords it carries, editors' fixes applied.")
     given: list[str] = Field(description="The keywords the site sent.")
     edits: list[KeywordEditOut]
+
+
+class AliasGroup(BaseModel):
+    keyword: str = Field(description="The group's name, as most used.")
+    key: str
+    names: dict[str, str] = Field(description="Its name in each language, as most used there.")
+    aliases: list[str] = Field(description="The keys confirmed as its aliases.")
+
+
+class AliasGroupsOut(BaseModel):
+    groups: list[AliasGroup]
+
+
+class AliasReasons(BaseModel):
+    naming: float = Field(description="Names alike, or editions of one story tagged one and the other.")
+    translations: float = Field(
+        description="Share of the rarer one's articles whose other edition has the other."
+    )
+    meaning: float = Field(description="Calibrated similarity of their centroids.")
+    apart: float = Field(description="1 less the share of the rarer one's articles that carry both.")
+
+
+class AliasSuggestionOut(BaseModel):
+    keywords: list[str]
+    articles: list[int]
+    score: float
+    reasons: AliasReasons
+
+
+class AliasSuggestionsOut(BaseModel):
+    items: list[AliasSuggestionOut]
+
+
+class AliasIn(BaseModel):
+    keywords: list[str] = Field(min_length=2, max_length=2, description="The two keywords.")
+    action: Literal["confirm", "reject"] = Field(
+        description="confirm: one keyword from now on (under the more used one's key);"
+        " reject: never suggest them."
+    )
 
 
 class Pair(BaseModel):

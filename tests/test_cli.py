@@ -406,7 +406,9 @@ def test_keywords_lists_and_finds_keywords(cli, indexed: Path) -> None:
     assert listed.exit_code == 0, listed.output
     assert [line.split()[:2] for line in listed.output.splitlines()] == [["2", "Mali"], ["1", "cocoa"]]
     found = json.loads(cli("keywords", "coco", "--json").output)
-    assert found == [{"keyword": "cocoa", "articles": 1, "languages": {"en": 1}, "match": "prefix"}]
+    assert found == [
+        {"keyword": "cocoa", "articles": 1, "languages": {"en": 1}, "match": "prefix", "spellings": []}
+    ]
     assert cli("keywords", "malli").output.split()[:2] == ["2", "Mali"]  # a close spelling
     assert cli("keywords", "zzz").output.strip() == "(nothing)"
 

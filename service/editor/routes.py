@@ -20,11 +20,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from seealso.config import Settings
-from seealso.errors import ArticleNotFound, KeywordNotFound, SeealsoError
+from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, SeealsoError
 from seealso.indexer.article import is_web_url, keyword_key
 from seealso.indexer.reader import link_pairs
 from seealso.indexer.store import Store
 from seealso.ranking import Ranker, overrides
+from seealso.ranking.aliases import suggest_aliases
 from seealso.ranking.suggestions import KeywordSuggester
 from seealso.service.deps import HeavyRequests
 from seealso.service.editor.auth import (
@@ -386,6 +387,47 @@ def undo(
     except SeealsoError as exc:
         return _go(_back(back), error=str(exc))
     return _go(_back(back), done=done.id, error=None)
+
+
+# -- aliases --------------------------------------------------------------------------------------
+
+
+@router.get("/aliases")
+def aliases_page(request: Request, error: str | None = None) -> Response:
+    """Keywords that may name the same thing, to confirm or reject; the confirmed groups."""
+    session = _reader(request)
+    store = _store(request)
+    groups = [
+        (store.catalog.keyword_name(key) or key, key, store.catalog.keyword_names(key), members)
+        for key, members in store.catalog.alias_groups().items()
+    ]
+    suggested = suggest_aliases(request.app.state.keywords, 30)
+    return _page(request, "aliases.html", session, suggested=suggested, groups=groups, error=error)
+
+
+@router.post("/alias")
+def change_alias(
+    request: Request,
+    one: Annotated[str, Form()],
+    action: Annotated[str, Form()],
+    other: Annotated[str, Form()] = "",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Confirm or reject a pair of keywords as aliases, or take a keyword out of its group."""
+    session = _writer(request, csrf)
+    catalog = _store(request).catalog
+    try:
+        if action == "confirm":
+            catalog.confirm_alias(one, other, session.user)
+        elif action == "reject":
+            catalog.reject_alias(one, other, session.user)
+        elif action == "separate":
+            catalog.separate_alias(one, session.user)
+        else:
+            raise InvalidOverride(f"action: confirm, reject or separate, not {action!r}")
+    except SeealsoError as exc:
+        return _go("/editor/aliases", error=str(exc))
+    return _go("/editor/aliases", error=None)
 
 
 # -- checking links -------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def related_keywords(
     articles are; each with a score in [0, 1]."""
     items = keywords.related(decoded(keyword), k)
     payload = {"keyword": keywords.display_name(decoded(keyword)), "items": [i.to_dict() for i in items]}
-    key = keyword_key(decoded(keyword))
+    key = keywords.store.catalog.canonical_key(decoded(keyword))
     shown = [tag("keyword", keyword_key(i.keyword)) for i in items]
     tags = " ".join([tag("keyword_related", key), tag("keyword", key), *shown])
     return cached_json(request, payload, settings.cache_max_age, tags)

@@ -41,6 +41,7 @@ ARTICLES = [
     {"id": "seine", "title": "Swimming in the Seine", "body": "Paris olympics swimmers river Seine water quality", "keywords": ["Olympics"]},
     {"id": "xss", "title": XSS, "body": "Mali junta Bamako coup", "keywords": ["Mali"]},
     {"id": "untagged", "title": "Journalists held in Bamako", "body": "Mali junta Bamako press journalists coup"},
+    {"id": "cedeao", "title": "La CEDEAO sanctionne la junte", "body": "ECOWAS sanctions Mali junta Bamako coup president", "keywords": ["CEDEAO"], "language": "fr"},
 ]  # fmt: skip
 TOKEN = "browser-token"
 
@@ -122,7 +123,8 @@ def test_pin_shows_in_the_page_and_the_api_and_undo_restores(page: Page, server:
     sign_in(page, "/editor/article?id=mali-1")
     before = related(server, "mali-1")
     assert listed(page)[:5] == [i for i, _ in before]
-    assert page.locator(".map svg circle").count() == 1 + len(listed(page))  # the article and its list
+    # the article and its list, beside the runners-up
+    assert page.locator(".map svg g.point:not(.other) circle").count() == 1 + len(listed(page))
     third = page.locator("li.item").nth(2)
     target = third.get_attribute("data-id")
     third.get_by_label("Position").fill("1")
@@ -319,3 +321,24 @@ def test_suggested_keywords_are_accepted_rejected_and_taken_back(page: Page, ser
     expect(keywords.locator("ul.tags a.tag")).to_have_text(["Mali", "Press freedom"])
     keywords.get_by_role("button", name="Remove the keyword Mali").click()
     expect(keywords.locator("ul.tags a.tag")).to_have_text(["Press freedom"])
+
+
+def test_aliases_are_confirmed_into_one_keyword_page_and_separated(page: Page, server: str) -> None:
+    sign_in(page, "/editor/aliases")
+    suggested = page.get_by_role("region", name="Suggested")
+    suggested.get_by_role(
+        "button", name=re.compile("^Confirm (ECOWAS and CEDEAO|CEDEAO and ECOWAS) as")
+    ).click()
+    confirmed = page.get_by_role("region", name="Confirmed")
+    # One article each: the group goes by the first key alphabetically, each language by its name.
+    expect(confirmed.locator("li")).to_contain_text("CEDEAO: ECOWAS (en), CEDEAO (fr)")
+    expect(confirmed.locator("li [lang=fr]")).to_have_text("CEDEAO")
+    with urllib.request.urlopen(server + "/v1/keywords/CEDEAO/articles", timeout=10) as response:
+        body = json.load(response)
+    assert (body["keyword"], body["tagged"]) == ("CEDEAO", 2)
+    pair = re.compile("^Confirm (ECOWAS and CEDEAO|CEDEAO and ECOWAS) as")
+    expect(page.get_by_role("region", name="Suggested").get_by_role("button", name=pair)).to_have_count(0)
+    confirmed.get_by_role("button", name="Separate ecowas from CEDEAO").click()
+    expect(page.get_by_role("region", name="Confirmed")).to_contain_text("None yet.")
+    with urllib.request.urlopen(server + "/v1/keywords/CEDEAO/articles", timeout=10) as response:
+        assert json.load(response)["tagged"] == 1

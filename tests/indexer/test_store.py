@@ -52,6 +52,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m012_page_bars",
         "m013_page_floors",
         "m014_keyword_edits",
+        "m015_keyword_aliases",
     ]
     again.close()
 
@@ -87,6 +88,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m012_page_bars",
         "m013_page_floors",
         "m014_keyword_edits",
+        "m015_keyword_aliases",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     old_row = upgraded.catalog.get("a").article  # type: ignore[union-attr]

@@ -338,3 +338,20 @@ def test_editors_keyword_fixes_are_logged_exactly(store: Store, tracker: PageTra
         found, _ = logged(store, 0)
     # The keyword page of the new keyword came and went with its one article.
     assert ("keyword", "lake chad") in found and ("keyword", "lake chad") in before
+
+
+def test_confirmed_and_separated_aliases_are_logged_exactly(store: Store, tracker: PageTracker) -> None:
+    tracker.update()
+    before, cursor = every_face(tracker), 0
+    keys = sorted(store.catalog.keyword_keys())
+    steps = [("confirm", "mali", "cocoa"), ("confirm", "space", keys[-1]), ("separate", "cocoa", None),
+             ("separate", "space", None)]  # fmt: skip
+    for step, (action, one, other) in enumerate(steps):
+        if action == "confirm":
+            store.catalog.confirm_alias(one, str(other), "editor")
+        else:
+            store.catalog.separate_alias(one, "editor")
+        before, cursor, _ = updated_exactly(tracker, before, cursor, (step, action, one, other))
+    found, _ = logged(store, 0)
+    assert ("keyword", "cocoa") in found  # gone into the mali group, then back
+    assert store.catalog.alias_groups() == {}

@@ -156,3 +156,50 @@ def test_keyword_edits_need_a_token_and_valid_input(client: TestClient) -> None:
         "ECOWAS",
         "Bamako",
     ]
+
+
+def test_confirmed_aliases_are_one_keyword_page_named_in_each_language(client: TestClient) -> None:
+    assert client.get("/v1/aliases/suggested").status_code == 401
+    suggested = client.get("/v1/aliases/suggested", headers=AUTH)
+    assert suggested.status_code == 200 and all(len(i["keywords"]) == 2 for i in suggested.json()["items"])
+    confirmed = client.post(
+        "/v1/aliases", json={"keywords": ["CEDEAO", "ecowas"], "action": "confirm"}, headers=AUTH
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["groups"] == [
+        {
+            "keyword": "ECOWAS",
+            "key": "ecowas",
+            "names": {"en": "ECOWAS", "fr": "CEDEAO"},
+            "aliases": ["cedeao"],
+        }
+    ]
+    page = client.get("/v1/keywords/CEDEAO/articles").json()
+    assert (page["keyword"], page["tagged"]) == ("ECOWAS", 3)
+    french = client.get("/v1/keywords/ecowas/articles", params={"language": "fr"}).json()
+    assert french["keyword"] == "CEDEAO" and french["items"][0]["id"] == "mali-3"
+    found = client.get("/v1/keywords", params={"q": "cedeao"}).json()["items"]
+    assert [(i["keyword"], i["articles"], i["match"], i["spellings"]) for i in found] == [
+        ("ECOWAS", 3, "exact", ["CEDEAO"])
+    ]
+    related = [i["keyword"] for i in client.get("/v1/keywords/Mali/related").json()["items"]]
+    assert "ECOWAS" in related and "CEDEAO" not in related
+    assert client.delete("/v1/aliases/cedeao", headers=AUTH).status_code == 204
+    assert client.get("/v1/keywords/CEDEAO/articles").json()["tagged"] == 1
+    again = client.delete("/v1/aliases/cedeao", headers=AUTH)
+    assert again.status_code == 404 and "cedeao" in again.json()["message"]
+    assert client.get("/v1/aliases").json() == {"groups": []}
+
+
+def test_alias_changes_need_a_token_and_two_known_keywords(client: TestClient) -> None:
+    body = {"keywords": ["Mali", "Bamako"], "action": "reject"}
+    assert client.post("/v1/aliases", json=body).status_code == 401
+    assert client.post("/v1/aliases", json=body, headers=AUTH).status_code == 200
+    pairs = [set(i["keywords"]) for i in client.get("/v1/aliases/suggested", headers=AUTH).json()["items"]]
+    assert {"Mali", "Bamako"} not in pairs
+    for bad, status in [({"keywords": ["Mali"], "action": "confirm"}, 422),
+                        ({"keywords": ["Mali", "Atlantis"], "action": "confirm"}, 404),
+                        ({"keywords": ["Mali", "MALI"], "action": "confirm"}, 404),
+                        ({"keywords": ["Mali", "Bamako"], "action": "merge"}, 422)]:  # fmt: skip
+        response = client.post("/v1/aliases", json=bad, headers=AUTH)
+        assert response.status_code == status and response.json()["message"], bad
