@@ -129,9 +129,13 @@ def suggest_aliases(keywords: Keywords, limit: int = 50) -> list[AliasSuggestion
                 across[(min(a, b), max(a, b))] += 1
     pairs.update(across)
     rejected = store.catalog.rejected_aliases()
+    # Statistics a little older than the last confirmation still hold both keys: skip them.
+    grouped = {key: canonical for canonical, keys in store.catalog.alias_groups().items() for key in keys}
     found = []
     for a, b in pairs:
         if tuple(sorted((stats.keys[a], stats.keys[b]))) in rejected:
+            continue
+        if grouped.get(stats.keys[a], stats.keys[a]) == grouped.get(stats.keys[b], stats.keys[b]):
             continue
         rarer = float(min(stats.counts[a], stats.counts[b]))
         if rarer <= 0:
