@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from seealso.errors import ArticleNotFound, InvalidKeywordEdit, InvalidOverride
-from seealso.indexer import aliases, files, lexicon
+from seealso.indexer import aliases, files, history, lexicon
 from seealso.indexer import overrides as editing
 from seealso.indexer import pages as paging
 from seealso.indexer.article import Article, check_storable, keyword_key
@@ -176,6 +176,7 @@ MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
         """,
     ),
     ("m015_keyword_aliases", aliases.create_tables),
+    ("m016_write_log", history.create_tables),
 ]
 
 # The columns of m001, which the migrations that read articles read (later ones add columns).
@@ -531,20 +532,38 @@ class Catalog:
     def confirm_alias(self, one: str, other: str, author: str) -> int:
         """Make two keywords (and their groups) one; returns the catalog's sequence number."""
         return self._aliasing(
-            lambda db, now: aliases.confirm(db, keyword_key(one), keyword_key(other), author, now)
+            lambda db, now: aliases.confirm(db, keyword_key(one), keyword_key(other), author, now),
+            ("alias confirmed", author, keyword_key(one), keyword_key(other)),
         )
 
     def separate_alias(self, keyword: str, author: str) -> int:
         """Take a keyword out of its alias group; returns the catalog's sequence number."""
-        return self._aliasing(lambda db, now: aliases.separate(db, keyword_key(keyword)))
+        return self._aliasing(
+            lambda db, now: aliases.separate(db, keyword_key(keyword)),
+            ("alias separated", author, keyword_key(keyword), None),
+        )
 
     def reject_alias(self, one: str, other: str, author: str) -> None:
         """Never suggest these two keywords as aliases again."""
         self._aliasing(
-            lambda db, now: aliases.reject(db, keyword_key(one), keyword_key(other), author, now) or []
+            lambda db, now: aliases.reject(db, keyword_key(one), keyword_key(other), author, now),
+            ("alias rejected", author, keyword_key(one), keyword_key(other)),
         )
 
-    def _aliasing(self, change: Callable[[sqlite3.Connection, str], list[int]]) -> int:
+    def write_log(
+        self, limit: int = 100, before_id: int | None = None, **filters: str | None
+    ) -> list[history.WriteEntry]:
+        """The latest writes first (see `seealso.indexer.history.entries` for the filters)."""
+        with self._lock:
+            return history.entries(self._db, limit, before_id, **filters)
+
+    def write_authors(self) -> list[str]:
+        with self._lock:
+            return history.authors(self._db)
+
+    def _aliasing(
+        self, change: Callable[[sqlite3.Connection, str], list[int]], record: tuple[str, str, str, str | None]
+    ) -> int:
         """Apply an alias change in one transaction; the articles whose keys it changed are logged
         as changed (lists, keyword pages and the feed follow them)."""
         now = utc_now()
@@ -553,6 +572,8 @@ class Catalog:
             try:
                 seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
                 vids = change(self._db, now)
+                what, author, subject, detail = record
+                history.log(self._db, now, author, what, "keyword", subject, detail)
                 if vids:
                     seq += 1
                     for vid in vids:
@@ -797,8 +818,11 @@ class Catalog:
 
     # -- writes -------------------------------------------------------------------------------------
 
-    def write(self, writes: Iterable[Write] = (), deletes: Iterable[str] = ()) -> tuple[int, list[str]]:
-        """Upsert and delete articles in one transaction.
+    def write(
+        self, writes: Iterable[Write] = (), deletes: Iterable[str] = (), author: str = "batch"
+    ) -> tuple[int, list[str]]:
+        """Upsert and delete articles in one transaction, each recorded in the write log under
+        `author` (`seealso.indexer.history`).
 
         Returns:
             (the new sequence number, the ids among `deletes` that were found and deleted).
@@ -811,7 +835,8 @@ class Catalog:
                 seq = int(self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]) + 1
                 deltas: Counter[int] = Counter()  # document frequency changes, by word id
                 for write in writes:
-                    self._upsert(write, seq, now, deltas)
+                    change = "added" if self._upsert(write, seq, now, deltas) else "updated"
+                    history.log(self._db, now, author, change, "article", write.article.id)
                 for article_id in deletes:
                     row = self._db.execute("SELECT vid FROM articles WHERE id = ?", (article_id,)).fetchone()
                     if row is None:
@@ -819,6 +844,7 @@ class Catalog:
                     self._lexicon.drop(self._db, row[0], deltas)
                     self._db.execute("DELETE FROM articles WHERE vid = ?", (row[0],))
                     self._log(row[0], seq, "delete")
+                    history.log(self._db, now, author, "deleted", "article", article_id)
                     deleted.append(article_id)
                 lexicon.apply_df(self._db, deltas)
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(seq),))
@@ -834,7 +860,8 @@ class Catalog:
                 raise
         return seq, deleted
 
-    def _upsert(self, write: Write, seq: int, now: str, deltas: Counter[int]) -> None:
+    def _upsert(self, write: Write, seq: int, now: str, deltas: Counter[int]) -> bool:
+        """Write one article; returns whether it is new."""
         a = write.article
         given = a.keywords
         carried = self._with_edits(a.id, given)
@@ -883,6 +910,7 @@ class Catalog:
         self._lexicon.write(self._db, vid, a, deltas)
         # Metadata-only updates are logged too: readers refresh what they cached about the article.
         self._log(vid, seq, "upsert")
+        return row is None
 
     def _with_edits(self, article_id: str, given: tuple[str, ...]) -> tuple[str, ...]:
         """The keywords an article carries: those the site gave, less the ones editors removed,
@@ -927,6 +955,11 @@ class Catalog:
                 if row is None:
                     raise ArticleNotFound(article_id)
                 entry, (text_hash, record_hash, given) = _entry(row[:-3]), row[-3:]
+                change = {"add": "keyword added", "remove": "keyword removed", "reject": "keyword rejected"}
+                history.log(
+                    self._db, now, author, change.get(action or "", "keyword fix taken back"), "article",
+                    article_id, name,
+                )  # fmt: skip
                 if action is None:
                     self._db.execute(
                         "DELETE FROM keyword_edits WHERE article = ? AND key = ?", (article_id, key)

@@ -102,6 +102,7 @@ def index_articles(
     batch_size: int = 256,
     on_reject: Callable[[Rejected], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    author: str = "batch",
 ) -> IndexReport:
     """Index `items` into `store`.
 
@@ -115,6 +116,7 @@ def index_articles(
         batch_size: articles per committed batch.
         on_reject: called with each rejected record (to report it at once).
         on_progress: called with the number of input lines consumed by each batch.
+        author: who wrote, for the write log (`seealso.indexer.history`).
 
     Returns:
         An IndexReport of what was added, updated, unchanged, deleted and rejected.
@@ -146,7 +148,7 @@ def index_articles(
         pending[item.article.id] = item
         if len(pending) >= batch_size:
             report.stages["read"] += time.perf_counter() - tick
-            _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject)
+            _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject, author)
             pending.clear()
             if report.embedded - snapshotted >= SNAPSHOT_EVERY:
                 # The index changes kind as it grows (see indexer.vectors): an IVF index holds a
@@ -160,7 +162,7 @@ def index_articles(
             consumed = 0
             tick = time.perf_counter()
     report.stages["read"] += time.perf_counter() - tick
-    _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject)
+    _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject, author)
     if on_progress and consumed:
         on_progress(consumed)
 
@@ -172,7 +174,7 @@ def index_articles(
             # meanwhile (the API, another job) is not in this export but is not stale either.
             absent = [i for i in store.catalog.ids_unchanged_since(start_seq) if i not in seen]
             for start in range(0, len(absent), 1000):
-                _seq, deleted = store.catalog.write(deletes=absent[start : start + 1000])
+                _seq, deleted = store.catalog.write(deletes=absent[start : start + 1000], author=author)
                 report.deleted += len(deleted)
 
     tick = time.perf_counter()
@@ -189,12 +191,13 @@ def _write_batch(
     recipe: DocumentRecipe,
     report: IndexReport,
     on_reject: Callable[[Rejected], None] | None,
+    author: str = "batch",
 ) -> None:
     """Upsert `records` in one transaction; when that fails, one by one, rejecting those that fail
     alone. When every record of a batch fails alone, the cause is not in the records (a full disk,
     say): the error is raised and the run stops, keeping the batches committed before."""
     try:
-        report.add(upsert_articles(store, embedder, [r.article for r in records], recipe))
+        report.add(upsert_articles(store, embedder, [r.article for r in records], recipe, author=author))
         return
     except Exception as exc:
         if len(records) == 1:
@@ -203,7 +206,7 @@ def _write_batch(
             failures = []
             for record in records:
                 try:
-                    report.add(upsert_articles(store, embedder, [record.article], recipe))
+                    report.add(upsert_articles(store, embedder, [record.article], recipe, author=author))
                 except Exception as alone:
                     failures.append((record, alone))
             if len(failures) == len(records):
@@ -223,6 +226,7 @@ def upsert_articles(
     articles: list[Article],
     recipe: DocumentRecipe | None = None,
     report: IndexReport | None = None,
+    author: str = "batch",
 ) -> IndexReport:
     """Write one batch of articles in one transaction, embedding only those whose text changed.
 
@@ -230,11 +234,12 @@ def upsert_articles(
         recipe: which text of an article is embedded (default: the data dir's; see bind_embedder).
         articles: distinct ids; a later duplicate would be counted twice.
         report: counts are added to it once the batch is committed (a new one when None).
+        author: who wrote, for the write log (`seealso.indexer.history`).
     """
     done = IndexReport(stages={"embed": 0.0, "write": 0.0})
     recipe = recipe or recorded_recipe(store)
     if articles:
-        _upsert(store, embedder, articles, recipe, done)
+        _upsert(store, embedder, articles, recipe, done, author)
     if report is None:
         return done
     report.add(done)
@@ -242,7 +247,12 @@ def upsert_articles(
 
 
 def _upsert(
-    store: Store, embedder: Embedder, articles: list[Article], recipe: DocumentRecipe, report: IndexReport
+    store: Store,
+    embedder: Embedder,
+    articles: list[Article],
+    recipe: DocumentRecipe,
+    report: IndexReport,
+    author: str,
 ) -> None:
     known = store.catalog.hashes([a.id for a in articles])
     to_embed: list[tuple[Article, str, str]] = []
@@ -269,5 +279,5 @@ def _upsert(
         writes.extend(Write(a, th, rh, v) for (a, th, rh), v in zip(to_embed, vectors, strict=True))
     if writes:
         tick = time.perf_counter()
-        store.catalog.write(writes)
+        store.catalog.write(writes, author=author)
         report.stages["write"] += time.perf_counter() - tick

@@ -171,6 +171,7 @@ def index(
                 prune=prune,
                 on_reject=lambda r: tqdm.write(f"seealso: rejected {r}", file=sys.stderr),
                 on_progress=bar.update,
+                author=f"seealso index {Path(path).name}" if path != "-" else "seealso index",
             )
         _update_pages(store, config)
         store.close()
@@ -196,7 +197,7 @@ def delete(
 
     store = Store.open(settings(data_dir).data_dir)
     with store.batch_writer("seealso delete", wait=wait, on_wait=_waiting(store.data_dir)):
-        _seq, deleted = store.catalog.write(deletes=ids)
+        _seq, deleted = store.catalog.write(deletes=ids, author="seealso delete")
         store.save_snapshot()
     _update_pages(store, settings(data_dir))
     store.close()

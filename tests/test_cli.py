@@ -109,6 +109,17 @@ def test_delete(cli, indexed: Path) -> None:
     assert "mali-2" not in [i["id"] for i in data["items"]]
 
 
+def test_the_write_log_names_the_command_that_wrote(cli, indexed: Path, tmp_path: Path) -> None:
+    from seealso.indexer.store import Store
+
+    cli("delete", "mali-2")
+    store = Store.open(tmp_path / "data")
+    log = [(e.author, e.change, e.subject) for e in store.catalog.write_log()]
+    store.close()
+    assert log[0] == ("seealso delete", "deleted", "mali-2")
+    assert sorted(log[1:]) == sorted(("seealso index in.jsonl", "added", str(r["id"])) for r in RECORDS)
+
+
 def test_check_links_writes_csv(cli, indexed: Path, tmp_path: Path) -> None:
     links = tmp_path / "links.csv"
     links.write_text("source,target,anchor\nmali-1,mali-2,x\nmali-1,cocoa-1,y\nmali-1,ghost,z\n")

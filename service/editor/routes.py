@@ -11,6 +11,7 @@ import csv
 import io
 import secrets
 import urllib.parse
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,9 +19,11 @@ import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field, field_validator
 
 from seealso.config import Settings
 from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, SeealsoError
+from seealso.indexer import history
 from seealso.indexer.article import is_web_url, keyword_key
 from seealso.indexer.reader import link_pairs
 from seealso.indexer.store import Store
@@ -481,9 +484,41 @@ def check_links(
 # -- the audit log --------------------------------------------------------------------------------
 
 
+class WriteFilters(BaseModel):
+    """The write log's filters: who, what (a change, an article id or keyword), and when."""
+
+    who: str = Field("", max_length=200)
+    what: str = Field("", max_length=50)
+    subject: str = Field("", max_length=500)
+    since: str = Field("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    until: str = Field("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+
+    @field_validator("what")
+    @classmethod
+    def _a_change(cls, value: str) -> str:
+        if value and value not in history.CHANGES:
+            raise ValueError(f"must be one of {', '.join(history.CHANGES)}")
+        return value
+
+    def query(self) -> dict[str, str | None]:
+        """As `Catalog.write_log` takes them: `until` is a day, included."""
+        end = (date.fromisoformat(self.until) + timedelta(days=1)).isoformat() if self.until else None
+        return {
+            "author": self.who or None,
+            "change": self.what or None,
+            "subject": self.subject.strip() or None,
+            "since": self.since or None,
+            "until": end,
+        }
+
+    def params(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v}
+
+
 @router.get("/audit")
 def audit_page(
-    request: Request, source: str | None = None, before: ChangeId | None = None, done: ChangeId | None = None,
+    request: Request, filters: Annotated[WriteFilters, Query()], source: str | None = None,
+    before: ChangeId | None = None, writes_before: ChangeId | None = None, done: ChangeId | None = None,
     error: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     session = _reader(request)
@@ -491,7 +526,28 @@ def audit_page(
     entries = store.catalog.audit_log(limit=50, before_id=before, source=source or None)
     more = entries[-1].id if len(entries) == 50 else None
     back = "/editor/audit" + (f"?{urllib.parse.urlencode({'source': source})}" if source else "")
+    writes = store.catalog.write_log(50, writes_before, **filters.query())
     return _page(
         request, "audit.html", session, entries=entries, source=source, more=more, back=back,
-        done=store.catalog.audit_entry(done), error=error,
+        done=store.catalog.audit_entry(done), error=error, writes=writes, filters=filters,
+        authors=store.catalog.write_authors(), changes=history.CHANGES,
+        more_writes=writes[-1].id if len(writes) == 50 else None,
     )  # fmt: skip
+
+
+@router.get("/audit/writes.csv")
+def writes_csv(request: Request, filters: Annotated[WriteFilters, Query()]) -> Response:
+    """Every write the filters keep, newest first, as CSV."""
+    _reader(request)
+    out = io.StringIO()
+    table = csv.writer(out)
+    table.writerow(["at", "author", "change", "kind", "subject", "detail"])
+    before = None
+    while True:
+        rows = _store(request).catalog.write_log(5000, before, **filters.query())
+        table.writerows([r.at, r.author, r.change, r.kind, r.subject, r.detail or ""] for r in rows)
+        if len(rows) < 5000:
+            break
+        before = rows[-1].id
+    headers = {"Content-Disposition": 'attachment; filename="seealso-writes.csv"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

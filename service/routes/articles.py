@@ -22,6 +22,7 @@ from seealso.service import fragment
 from seealso.service.caching import cached_json
 from seealso.service.deps import (
     LIST_PARAMETERS,
+    Author,
     K,
     KeywordsDep,
     ListQueryDep,
@@ -119,7 +120,6 @@ async def related_html(article_id: str, request: Request, query: ListQueryDep) -
 @router.put(
     "/{article_id}",
     response_model=Upserted,
-    dependencies=[Writer],
     responses={**ERRORS, 201: {"model": Upserted}, 401: {"model": Error}, 403: {"model": Error}},
 )
 def put_article(
@@ -128,6 +128,7 @@ def put_article(
     response: Response,
     store: StoreDep,
     ranker: RankerDep,
+    author: Author,
 ) -> dict[str, Any]:
     """Add or replace an article; when this returns, it is in the catalog and in every result."""
     article_id = decoded(article_id)
@@ -136,7 +137,7 @@ def put_article(
     article = parse_article({**body, "id": article_id})
     embedder = ranker.embedder
     recipe = bind_embedder(store, embedder)
-    report = upsert_articles(store, embedder, [article], recipe)
+    report = upsert_articles(store, embedder, [article], recipe, author=author)
     store.refresh()
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     response.status_code = 201 if report.added else 200
@@ -148,12 +149,11 @@ def put_article(
 @router.delete(
     "/{article_id}",
     status_code=204,
-    dependencies=[Writer],
     responses={404: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}},
 )
-def delete_article(article_id: str, store: StoreDep) -> Response:
+def delete_article(article_id: str, store: StoreDep, author: Author) -> Response:
     """Delete an article; when this returns, it is in no result."""
-    _seq, deleted = store.catalog.write(deletes=[decoded(article_id)])
+    _seq, deleted = store.catalog.write(deletes=[decoded(article_id)], author=author)
     if not deleted:
         raise ArticleNotFound(decoded(article_id))
     store.refresh()
@@ -180,7 +180,7 @@ NDJSON = "application/x-ndjson"
     },
 )
 async def upsert_articles_batch(
-    request: Request, store: StoreDep, ranker: RankerDep, settings: SettingsDep
+    request: Request, store: StoreDep, ranker: RankerDep, settings: SettingsDep, author: Author
 ) -> Any:
     """Add or replace many articles at once: one article a line, as `seealso index` reads them
     (`Content-Type: application/x-ndjson`), at most `SEEALSO_BATCH_MAX_LINES` articles. Each line
@@ -191,10 +191,10 @@ async def upsert_articles_batch(
         raise RequestTooLarge(
             f"a batch holds at most {settings.batch_max_lines} lines (SEEALSO_BATCH_MAX_LINES)"
         )
-    return await run_in_threadpool(_write_batch, body, store, ranker)
+    return await run_in_threadpool(_write_batch, body, store, ranker, author)
 
 
-def _write_batch(body: bytes, store: Store, ranker: Ranker) -> dict[str, Any]:
+def _write_batch(body: bytes, store: Store, ranker: Ranker, author: str) -> dict[str, Any]:
     results: dict[int, dict[str, Any]] = {}
     latest: dict[str, tuple[int, Article]] = {}
     for item in read_jsonl(io.BytesIO(body)):
@@ -221,7 +221,7 @@ def _write_batch(body: bytes, store: Store, ranker: Ranker) -> dict[str, Any]:
         embedder = ranker.embedder
         recipe = bind_embedder(store, embedder)
         known = store.catalog.hashes([a.id for a in articles])
-        upsert_articles(store, embedder, articles, recipe)
+        upsert_articles(store, embedder, articles, recipe, author=author)
         store.refresh()
         for line, article in latest.values():
             before = known.get(article.id)

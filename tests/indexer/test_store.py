@@ -53,6 +53,7 @@ def test_migrations_are_named_and_applied_once(tmp_path: Path) -> None:
         "m013_page_floors",
         "m014_keyword_edits",
         "m015_keyword_aliases",
+        "m016_write_log",
     ]
     again.close()
 
@@ -89,6 +90,7 @@ def test_a_new_migration_upgrades_an_existing_catalog(
         "m013_page_floors",
         "m014_keyword_edits",
         "m015_keyword_aliases",
+        "m016_write_log",
     ]
     assert upgraded.catalog.vids_with_keyword("CÔTE D'IVOIRE") == [upgraded.catalog.get("a").vid]
     old_row = upgraded.catalog.get("a").article  # type: ignore[union-attr]

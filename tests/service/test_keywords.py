@@ -36,13 +36,18 @@ TOKEN = "keyword-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def index_records(tmp_path: Path) -> Path:
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
     store = Store.open(tmp_path / "data", create=True)
     index_articles(store, HashingEmbedder(64), read_articles(str(path)))
     store.close()
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    index_records(tmp_path)
     settings = Settings(
         data_dir=tmp_path / "data",
         model="test/hashing",
