@@ -438,6 +438,32 @@ class Catalog:
         rows = self._rows_in("SELECT vid, language FROM articles WHERE vid IN ({marks})", _ints(vids))
         return {int(vid): language for vid, language in rows}
 
+    def newest(self, limit: int) -> list[Entry]:
+        """The `limit` articles published last (undated ones last), without bodies."""
+        columns = _ARTICLE_COLUMNS.replace("body", "'' AS body")
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {columns} FROM articles ORDER BY published_at IS NULL, published_at DESC, vid DESC"
+                " LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def untagged(self, limit: int) -> list[Entry]:
+        """The `limit` newest articles that carry no keyword, without bodies."""
+        columns = _ARTICLE_COLUMNS.replace("body", "'' AS body")
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {columns} FROM articles WHERE keywords = '[]'"
+                " ORDER BY published_at IS NULL, published_at DESC, vid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def count_untagged(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM articles WHERE keywords = '[]'").fetchone()[0])
+
     def translation_pairs(self) -> list[tuple[int, int]]:
         """Every pair of indexed articles declared translations of each other (by either side),
         each pair once, the lower vid first."""

@@ -29,6 +29,7 @@ from seealso.indexer.reader import link_pairs
 from seealso.indexer.store import Store
 from seealso.ranking import Ranker, overrides
 from seealso.ranking.aliases import suggest_aliases
+from seealso.ranking.desk import desk
 from seealso.ranking.suggestions import KeywordSuggester
 from seealso.service.deps import HeavyRequests
 from seealso.service.editor.auth import (
@@ -214,19 +215,25 @@ def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Resp
 
 @router.get("")
 def home(request: Request, q: str = "", error: str | None = None) -> Response:
-    """Find an article by words of its title or text, or by its id or URL."""
+    """The desk: what needs attention; and finding an article (by words of its title or text, its
+    id or its URL) or a keyword."""
     session = _reader(request)
     store, ranker = _store(request), _ranker(request)
     q = q.strip()
     results: list[Any] = []
-    keyword = None
+    found_keywords: list[Any] = []
     if q:
         entry = store.catalog.get(q) or store.catalog.get_by_url(q)
         if entry is not None:
             return _go(article_url(entry.article.id))
-        keyword = store.catalog.keyword_name(q)
+        found_keywords = request.app.state.keywords.vocabulary().search(q, k=8)
         results = ranker.search(q, 20).items
-    return _page(request, "home.html", session, q=q, results=results, keyword=keyword, error=error)
+        return _page(request, "home.html", session, q=q, results=results, found_keywords=found_keywords,
+                     desk=None, error=error)  # fmt: skip
+    attention = desk(ranker, request.app.state.keywords)
+    return _page(
+        request, "home.html", session, q=q, results=[], found_keywords=[], desk=attention, error=error
+    )
 
 
 # -- an article -----------------------------------------------------------------------------------

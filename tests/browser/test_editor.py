@@ -250,11 +250,22 @@ def test_audit_log_lists_changes_and_undoes_them(page: Page, server: str) -> Non
     page.locator("li.item").first.get_by_role("button", name=re.compile("^Block ")).click()
     expect(page.get_by_role("status")).to_contain_text("Blocked")
     page.get_by_role("link", name="Audit log").click()
-    row = page.locator("table.audit tbody tr").first
+    overrides = page.get_by_role("region", name="Overrides")
+    row = overrides.locator("table tbody tr").first
     expect(row).to_contain_text("alice")
     expect(row).to_contain_text("niger-1")
     row.get_by_role("button", name=re.compile("^Undo")).click()
-    expect(page.locator("table.audit tbody tr").first).to_contain_text("undo")
+    expect(page.get_by_role("region", name="Overrides").locator("table tbody tr").first).to_contain_text(
+        "undo"
+    )
+    # The writes: the site's first index, by the batch run, filtered by who wrote.
+    writes = page.get_by_role("region", name="Articles and keywords")
+    writes.get_by_label("Who").select_option("batch")
+    writes.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"who=batch"))
+    first = page.get_by_role("region", name="Articles and keywords").locator("table tbody tr").first
+    expect(first).to_contain_text("batch")
+    expect(first).to_contain_text("added")
     assert all(origin == "automatic" for _, origin in related(server, "niger-1"))
 
 
@@ -268,8 +279,8 @@ def policy_violations(page: Page) -> list[str]:
 def test_the_pages_keep_to_their_content_security_policy(page: Page) -> None:
     refused = policy_violations(page)
     sign_in(page, "/editor/article?id=mali-1")
-    for path in ("/editor?q=junta", "/editor/article?id=mali-1&find=cocoa", "/editor/keyword?name=Mali",
-                 "/editor/check", "/editor/audit"):  # fmt: skip
+    for path in ("/editor", "/editor?q=junta", "/editor/article?id=mali-1&find=cocoa", "/editor/keyword?name=Mali",
+                 "/editor/check", "/editor/audit", "/editor/aliases", "/editor/article?id=untagged"):  # fmt: skip
         response = page.goto(path)
         assert response is not None and "script-src" not in response.headers["content-security-policy"]
         expect(page.locator("main")).to_be_visible()
@@ -342,3 +353,15 @@ def test_aliases_are_confirmed_into_one_keyword_page_and_separated(page: Page, s
     expect(page.get_by_role("region", name="Confirmed")).to_contain_text("None yet.")
     with urllib.request.urlopen(server + "/v1/keywords/CEDEAO/articles", timeout=10) as response:
         assert json.load(response)["tagged"] == 1
+
+
+def test_the_desk_and_an_article_fit_a_phone(browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=server, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, "/editor")
+    for path in ("/editor", "/editor/article?id=untagged", "/editor/aliases", "/editor/audit"):
+        page.goto(path)
+        expect(page.locator("main")).to_be_visible()
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 390, (path, wide)
+    context.close()
