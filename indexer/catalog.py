@@ -37,7 +37,7 @@ def _m002_keywords(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX article_keywords_key ON article_keywords (key, vid)")
     rows = db.execute("SELECT vid, keywords FROM articles").fetchall()
     for vid, keywords in rows:
-        _write_keywords(db, vid, json.loads(keywords))
+        _write_keywords(db, vid, json.loads(keywords), aliased=False)  # aliases come in m015
 
 
 def _m004_terms(db: sqlite3.Connection) -> None:
@@ -1051,11 +1051,12 @@ def _ints(values: Sequence[int]) -> list[int]:
     return [int(v) for v in values]
 
 
-def _write_keywords(db: sqlite3.Connection, vid: int, keywords: Iterable[str]) -> None:
-    """An article's keywords, each under its key, or its alias group's (`seealso.indexer.aliases`)."""
+def _write_keywords(db: sqlite3.Connection, vid: int, keywords: Iterable[str], aliased: bool = True) -> None:
+    """An article's keywords, each under its key, or its alias group's (`seealso.indexer.aliases`;
+    not `aliased`: a migration from before there were any)."""
     db.execute("DELETE FROM article_keywords WHERE vid = ?", (vid,))
     keyed = [(keyword_key(k), k) for k in keywords]
-    groups = aliases.canonical_map(db, [key for key, _ in keyed])
+    groups = aliases.canonical_map(db, [key for key, _ in keyed]) if aliased else {}
     db.executemany(
         "INSERT OR IGNORE INTO article_keywords (vid, key, keyword) VALUES (?, ?, ?)",
         [(vid, groups.get(key, key), k) for key, k in keyed],
