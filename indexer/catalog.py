@@ -981,6 +981,14 @@ class Catalog:
                 if row is None:
                     raise ArticleNotFound(article_id)
                 entry, (text_hash, record_hash, given) = _entry(row[:-3]), row[-3:]
+                carried = {keyword_key(k) for k in entry.article.keywords}
+                fixed = self._db.execute(
+                    "SELECT 1 FROM keyword_edits WHERE article = ? AND key = ?", (article_id, key)
+                ).fetchone()
+                if action == "add" and key in carried and not fixed:
+                    raise InvalidKeywordEdit(f"keyword: the article already carries {name!r}")
+                if action == "remove" and key not in carried and not fixed:
+                    raise InvalidKeywordEdit(f"keyword: the article does not carry {name!r}")
                 change = {"add": "keyword added", "remove": "keyword removed", "reject": "keyword rejected"}
                 history.log(
                     self._db, now, author, change.get(action or "", "keyword fix taken back"), "article",
@@ -1023,10 +1031,12 @@ class Catalog:
         return () if row is None else tuple(json.loads(row[0]))
 
     def rejected_keywords(self, article_id: str) -> set[str]:
-        """The keys of the keywords editors said not to suggest for the article."""
+        """The keys of the keywords editors said not to suggest for the article: rejected, or
+        removed from it."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT key FROM keyword_edits WHERE article = ? AND action = 'reject'", (article_id,)
+                "SELECT key FROM keyword_edits WHERE article = ? AND action IN ('reject', 'remove')",
+                (article_id,),
             )
             return {row[0] for row in rows}
 

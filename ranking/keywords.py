@@ -439,7 +439,16 @@ class Keywords:
                 for vid, found in stats.keys_of_vid.items():
                     for index in found:
                         languages[index][language_of.get(vid, "")] += 1
-                self._vocabulary = (stats, Vocabulary(stats.keys, stats.names, languages, stats.spellings))
+                # How each language writes each keyword (an alias group: CEDEAO in French).
+                written: dict[tuple[int, str], Counter[str]] = {}
+                for key, name, vid in self.store.catalog.keyword_rows():
+                    if key in stats.position and vid in language_of:
+                        written.setdefault((stats.position[key], language_of[vid]), Counter())[name] += 1
+                local: list[dict[str, str]] = [{} for _ in stats.keys]
+                for (index, language), names in sorted(written.items()):
+                    local[index][language] = names.most_common(1)[0][0]
+                vocabulary = Vocabulary(stats.keys, stats.names, languages, stats.spellings, local)
+                self._vocabulary = (stats, vocabulary)
             return self._vocabulary[1]
 
     def display_name(self, keyword: str, language: str | None = None) -> str:

@@ -64,10 +64,13 @@ class Vocabulary:
         names: list[str],
         languages: list[Counter[str]],
         spellings: list[list[str]] | None = None,
+        local_names: list[dict[str, str]] | None = None,
     ) -> None:
         """`keys`, `names` and `languages` (articles by language) line up, one keyword each;
-        `spellings`: every way each is written (its aliases' names too), matched like its name."""
+        `spellings`: every way each is written (its aliases' names too), matched like its name;
+        `local_names`: language → how articles of that language write it."""
         self.keys, self.names, self.languages = keys, names, languages
+        self.local_names = local_names or [{} for _ in names]
         self.spellings = spellings or [[name] for name in names]
         self.folded = [fold(name) for name in names]
         # Every written form, folded, with the keyword it belongs to.
@@ -123,14 +126,15 @@ class Vocabulary:
 
         held = [n for n in found if count(n) > 0]
         ranked = sorted(held, key=lambda n: (found[n], -count(n), self.folded[n]))
-        return [
-            KeywordMatch(
-                self.names[n],
-                self.keys[n],
-                count(n),
-                dict(sorted(self.languages[n].items())),
-                MATCHES[found[n]] if wanted else "all",
-                [form for form in self.spellings[n] if form != self.names[n]],
+        out = []
+        for n in ranked[:k]:
+            # Filtered to a language, a keyword goes by that language's name for it.
+            name = self.local_names[n].get(language, self.names[n]) if language else self.names[n]
+            others = [form for form in self.spellings[n] if form != name]
+            languages = dict(sorted(self.languages[n].items()))
+            out.append(
+                KeywordMatch(
+                    name, self.keys[n], count(n), languages, MATCHES[found[n]] if wanted else "all", others
+                )
             )
-            for n in ranked[:k]
-        ]
+        return out

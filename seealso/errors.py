@@ -69,5 +69,14 @@ class KeywordEditNotFound(SeealsoError):
         super().__init__(f"no fix of the keyword {keyword!r} for this article")
 
 
+class AliasNotFound(SeealsoError):
+    def __init__(self, keyword: str) -> None:
+        super().__init__(f"the keyword {keyword!r} is in no alias group")
+
+
+class InvalidAlias(SeealsoError):
+    """A pair of keywords that cannot be made aliases, with the reason."""
+
+
 class RequestTooLarge(SeealsoError):
     """A request that holds more than a setting allows (the API answers 413)."""

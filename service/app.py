@@ -24,7 +24,9 @@ from starlette.routing import Match
 from seealso import __version__
 from seealso.config import Settings
 from seealso.errors import (
+    AliasNotFound,
     ArticleNotFound,
+    InvalidAlias,
     InvalidArticle,
     InvalidKeywordEdit,
     InvalidOverride,
@@ -226,6 +228,7 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KeywordNotFound)
     @app.exception_handler(OverrideNotFound)
     @app.exception_handler(KeywordEditNotFound)
+    @app.exception_handler(AliasNotFound)
     async def not_found(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(404, "not_found", str(exc))
 
@@ -240,6 +243,7 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidFilter)
     @app.exception_handler(InvalidOverride)
     @app.exception_handler(InvalidKeywordEdit)
+    @app.exception_handler(InvalidAlias)
     async def invalid_request(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(422, "invalid_request", str(exc))
 

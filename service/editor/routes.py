@@ -239,6 +239,9 @@ def home(request: Request, q: str = "", error: str | None = None) -> Response:
 # -- an article -----------------------------------------------------------------------------------
 
 
+KEYWORD_CHOICES = 500
+
+
 @router.get("/article")
 def article_page(
     request: Request,
@@ -266,10 +269,13 @@ def article_page(
     found = ranker.search(find, 10).items if find.strip() else []
     keywords = request.app.state.keywords
     suggested = KeywordSuggester(ranker, keywords).suggest(id, 5)
+    # The site's most used keywords, for the browser to complete what is typed (no script).
+    choices = keywords.vocabulary().search("", entry.article.language, KEYWORD_CHOICES)
     return _page(
         request, "article.html", session,
         entry=entry, items=related.items, translations=related.translations, k=k, points=points,
         find=find, found=found, suggested=suggested, keyword_edits=store.catalog.keyword_edits(id),
+        keyword_choices=choices,
         given_keywords=store.catalog.given_keywords(id),
         overrides=overrides.described(store.catalog, "article", id),
         scope="article", source=id, back=article_url(id, k=k),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from seealso.errors import KeywordNotFound
+from seealso.errors import AliasNotFound, InvalidAlias, KeywordNotFound
 from seealso.indexer.article import keyword_key
 from seealso.ranking.aliases import suggest_aliases
 from seealso.service.deps import Author, KeywordsDep, StoreDep, Writer
@@ -47,7 +47,7 @@ def change_alias(body: AliasIn, store: StoreDep, author: Author) -> dict[str, An
         if store.catalog.keyword_name(name) is None:
             raise KeywordNotFound(name)
     if keyword_key(one) == keyword_key(other):
-        raise KeywordNotFound(f"{other} (the same keyword as {one})")
+        raise InvalidAlias(f"keywords: {one!r} and {other!r} are one keyword already")
     if body.action == "confirm":
         store.catalog.confirm_alias(one, other, author)
     else:
@@ -62,7 +62,7 @@ def separate_alias(keyword: str, store: StoreDep, author: Author) -> Response:
     key = keyword_key(decoded(keyword))
     groups = store.catalog.alias_groups()
     if key not in groups and not any(key in members for members in groups.values()):
-        raise KeywordNotFound(f"{decoded(keyword)} in an alias group")
+        raise AliasNotFound(decoded(keyword))
     store.catalog.separate_alias(decoded(keyword), author)
     store.refresh()
     return Response(status_code=204)

@@ -310,6 +310,9 @@ def test_suggested_keywords_are_accepted_rejected_and_taken_back(page: Page, ser
     sign_in(page, "/editor/article?id=untagged")
     keywords = page.get_by_role("region", name="Keywords")
     expect(keywords.get_by_text("This article has no keywords.")).to_be_visible()
+    # The add form completes from the site's keywords (a datalist: no script).
+    expect(keywords.locator("datalist#keyword-choices option[value='Mali']")).to_have_count(1)
+    assert keywords.get_by_label("Add a keyword").get_attribute("list") == "keyword-choices"
     rows = keywords.locator("table.suggestions tbody tr")
     first = rows.first.locator("th").inner_text()
     assert first == "Mali"
@@ -365,3 +368,12 @@ def test_the_desk_and_an_article_fit_a_phone(browser, server: str) -> None:  # t
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 390, (path, wide)
     context.close()
+
+
+def test_show_more_lengthens_a_list(page: Page) -> None:
+    sign_in(page, "/editor/article?id=mali-1")
+    assert len(listed(page)) == 10
+    page.get_by_role("link", name="Show 10 more").click()
+    expect(page).to_have_url(re.compile(r"k=20"))
+    assert len(listed(page)) > 10
+    expect(page.get_by_role("link", name=re.compile("^Show .* more$"))).to_have_count(0)  # all shown

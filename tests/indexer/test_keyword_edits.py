@@ -67,6 +67,10 @@ def test_a_fix_that_cannot_be_stored_is_refused_and_changes_nothing(indexed: Sto
     ]:  # fmt: skip
         with pytest.raises(InvalidKeywordEdit, match=message):
             indexed.catalog.edit_keyword("a", keyword, action, "editor")
+    with pytest.raises(InvalidKeywordEdit, match="already carries 'MALI'"):
+        indexed.catalog.edit_keyword("a", "MALI", "add", "editor")
+    with pytest.raises(InvalidKeywordEdit, match="does not carry 'Sahel'"):
+        indexed.catalog.edit_keyword("a", "Sahel", "remove", "editor")
     with pytest.raises(ArticleNotFound):
         indexed.catalog.edit_keyword("nope", "Sahel", "add", "editor")
     assert indexed.catalog.seq() == seq and indexed.catalog.keyword_edits("nope") == []
