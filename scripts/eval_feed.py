@@ -34,10 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from _common import shared_file
+from _common import corpus_records as records
 
 from seealso.config import Settings
-from seealso.demo import ARTICLES
 from seealso.embeddings.base import normalize
 from seealso.indexer.article import parse_article
 from seealso.indexer.catalog import Write
@@ -49,15 +48,6 @@ from seealso.ranking import Keywords, Ranker
 from seealso.ranking.pages import PageTracker
 
 WORK = Path(tempfile.gettempdir()) / "seealso-eval-feed"
-
-
-def records(name: str) -> list[dict[str, object]]:
-    path = ARTICLES if name == "demo" else shared_file("bbc-news.jsonl")
-    found = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if name == "bbc":
-        for record in found:
-            record["keywords"] = [record["section"]]
-    return found
 
 
 def every_face(tracker: PageTracker) -> dict[tuple[str, str], str]:

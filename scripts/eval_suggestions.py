@@ -24,10 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _common import shared_file
+from _common import corpus_records as records
 
 from seealso.config import Settings
-from seealso.demo import ARTICLES
 from seealso.indexer.article import keyword_key
 from seealso.indexer.reader import validate_record
 from seealso.indexer.runner import index_articles
@@ -43,15 +42,6 @@ RANKINGS: dict[str, Callable[[SuggestedKeyword], float]] = {
     "centroid alone": lambda s: s.centroid,
     "text alone": lambda s: s.text + 1e-3 * s.centroid,  # ties broken by the centroid
 }
-
-
-def records(name: str) -> list[dict[str, object]]:
-    path = ARTICLES if name == "demo" else shared_file("bbc-news.jsonl")
-    found = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if name == "bbc":
-        for record in found:
-            record["keywords"] = [record["section"]]
-    return found
 
 
 def data_dir(name: str) -> Path:
