@@ -123,6 +123,12 @@ def reject(db: sqlite3.Connection, one: str, other: str, author: str, at: str) -
     return []
 
 
+def unreject(db: sqlite3.Connection, one: str, other: str) -> list[int]:
+    """Take back a rejection: the pair may be suggested again (no article changes: returns [])."""
+    db.execute("DELETE FROM alias_rejections WHERE (a, b) = (?, ?)", tuple(sorted((one, other))))
+    return []
+
+
 def _rows(db: sqlite3.Connection, key: str) -> list[tuple[int, str]]:
     return db.execute("SELECT vid, keyword FROM article_keywords WHERE key = ?", (key,)).fetchall()
 

@@ -576,6 +576,13 @@ class Catalog:
             ("alias rejected", author, keyword_key(one), keyword_key(other)),
         )
 
+    def unreject_alias(self, one: str, other: str, author: str) -> None:
+        """Take back a rejection of two keywords as aliases: they may be suggested again."""
+        self._aliasing(
+            lambda db, now: aliases.unreject(db, keyword_key(one), keyword_key(other)),
+            ("alias rejection taken back", author, keyword_key(one), keyword_key(other)),
+        )
+
     def write_log(
         self, limit: int = 100, before_id: int | None = None, **filters: str | None
     ) -> list[history.WriteEntry]:

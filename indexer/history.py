@@ -13,7 +13,8 @@ from typing import Any
 # What a write did, as the log names it.
 CHANGES = (
     "added", "updated", "deleted", "keyword added", "keyword removed", "keyword rejected",
-    "keyword fix taken back", "alias confirmed", "alias rejected", "alias separated",
+    "keyword fix taken back", "alias confirmed", "alias rejected", "alias rejection taken back",
+    "alias separated",
 )  # fmt: skip
 
 

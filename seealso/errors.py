@@ -74,6 +74,11 @@ class AliasNotFound(SeealsoError):
         super().__init__(f"the keyword {keyword!r} is in no alias group")
 
 
+class RejectionNotFound(SeealsoError):
+    def __init__(self, one: str, other: str) -> None:
+        super().__init__(f"{one!r} and {other!r} were not rejected as aliases")
+
+
 class InvalidAlias(SeealsoError):
     """A pair of keywords that cannot be made aliases, with the reason."""
 

@@ -32,6 +32,7 @@ from seealso.errors import (
     InvalidOverride,
     KeywordEditNotFound,
     OverrideNotFound,
+    RejectionNotFound,
     RequestTooLarge,
     SeealsoError,
 )
@@ -229,6 +230,7 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OverrideNotFound)
     @app.exception_handler(KeywordEditNotFound)
     @app.exception_handler(AliasNotFound)
+    @app.exception_handler(RejectionNotFound)
     async def not_found(_: Request, exc: SeealsoError) -> JSONResponse:
         return _error(404, "not_found", str(exc))
 

@@ -418,7 +418,10 @@ def aliases_page(request: Request, error: str | None = None) -> Response:
         for key, members in store.catalog.alias_groups().items()
     ]
     suggested = suggest_aliases(request.app.state.keywords, 30)
-    return _page(request, "aliases.html", session, suggested=suggested, groups=groups, error=error)
+    rejected = sorted(store.catalog.rejected_aliases())
+    return _page(
+        request, "aliases.html", session, suggested=suggested, groups=groups, rejected=rejected, error=error
+    )
 
 
 @router.post("/alias")
@@ -439,8 +442,10 @@ def change_alias(
             catalog.reject_alias(one, other, session.user)
         elif action == "separate":
             catalog.separate_alias(one, session.user)
+        elif action == "unreject":
+            catalog.unreject_alias(one, other, session.user)
         else:
-            raise InvalidOverride(f"action: confirm, reject or separate, not {action!r}")
+            raise InvalidOverride(f"action: confirm, reject, separate or unreject, not {action!r}")
     except SeealsoError as exc:
         return _go("/editor/aliases", error=str(exc))
     return _go("/editor/aliases", error=None)

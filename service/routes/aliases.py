@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from seealso.errors import AliasNotFound, InvalidAlias, KeywordNotFound
+from seealso.errors import AliasNotFound, InvalidAlias, KeywordNotFound, RejectionNotFound
 from seealso.indexer.article import keyword_key
 from seealso.ranking.aliases import suggest_aliases
 from seealso.service.deps import Author, KeywordsDep, StoreDep, Writer
@@ -54,6 +54,16 @@ def change_alias(body: AliasIn, store: StoreDep, author: Author) -> dict[str, An
         store.catalog.reject_alias(one, other, author)
     store.refresh()
     return alias_groups(store)
+
+
+@router.delete("/rejected/{one}/{other}", status_code=204, responses=ERRORS)
+def take_back_rejection(one: str, other: str, store: StoreDep, author: Author) -> Response:
+    """Take back the rejection of two keywords as aliases: they may be suggested again."""
+    pair = tuple(sorted((keyword_key(decoded(one)), keyword_key(decoded(other)))))
+    if pair not in store.catalog.rejected_aliases():
+        raise RejectionNotFound(decoded(one), decoded(other))
+    store.catalog.unreject_alias(decoded(one), decoded(other), author)
+    return Response(status_code=204)
 
 
 @router.delete("/{keyword}", status_code=204, responses=ERRORS)

@@ -356,6 +356,15 @@ def test_aliases_are_confirmed_into_one_keyword_page_and_separated(page: Page, s
     expect(page.get_by_role("region", name="Confirmed")).to_contain_text("None yet.")
     with urllib.request.urlopen(server + "/v1/keywords/CEDEAO/articles", timeout=10) as response:
         assert json.load(response)["tagged"] == 1
+    # A rejection, and taking it back.
+    suggested = page.get_by_role("region", name="Suggested")
+    suggested.get_by_role(
+        "button", name=re.compile("^Reject (ECOWAS and CEDEAO|CEDEAO and ECOWAS) as")
+    ).click()
+    rejected = page.get_by_role("region", name="Rejected")
+    expect(rejected.locator("li")).to_contain_text("cedeao · ecowas")
+    rejected.get_by_role("button", name="Take back the rejection of cedeao and ecowas").click()
+    expect(page.get_by_role("region", name="Rejected")).to_have_count(0)
 
 
 def test_the_desk_and_an_article_fit_a_phone(browser, server: str) -> None:  # type: ignore[no-untyped-def]

@@ -204,6 +204,13 @@ def test_alias_changes_need_a_token_and_two_known_keywords(client: TestClient) -
     assert client.post("/v1/aliases", json=body, headers=AUTH).status_code == 200
     pairs = [set(i["keywords"]) for i in client.get("/v1/aliases/suggested", headers=AUTH).json()["items"]]
     assert {"Mali", "Bamako"} not in pairs
+    taken_back = client.delete("/v1/aliases/rejected/Bamako/mali", headers=AUTH)
+    assert taken_back.status_code == 204
+    again = client.delete("/v1/aliases/rejected/Bamako/mali", headers=AUTH)
+    assert (
+        again.status_code == 404
+        and again.json()["message"] == "'Bamako' and 'mali' were not rejected as aliases"
+    )
     for bad, status in [({"keywords": ["Mali"], "action": "confirm"}, 422),
                         ({"keywords": ["Mali", "Atlantis"], "action": "confirm"}, 404),
                         ({"keywords": ["Mali", "MALI"], "action": "confirm"}, 422),
