@@ -440,21 +440,17 @@ class Catalog:
 
     def newest(self, limit: int) -> list[Entry]:
         """The `limit` articles published last (undated ones last), without bodies."""
-        columns = _ARTICLE_COLUMNS.replace("body", "'' AS body")
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {columns} FROM articles ORDER BY published_at IS NULL, published_at DESC, vid DESC"
-                " LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [_entry(row) for row in rows]
+        return self._newest_where("1", limit)
 
     def untagged(self, limit: int) -> list[Entry]:
         """The `limit` newest articles that carry no keyword, without bodies."""
+        return self._newest_where("keywords = '[]'", limit)
+
+    def _newest_where(self, condition: str, limit: int) -> list[Entry]:
         columns = _ARTICLE_COLUMNS.replace("body", "'' AS body")
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {columns} FROM articles WHERE keywords = '[]'"
+                f"SELECT {columns} FROM articles WHERE {condition}"
                 " ORDER BY published_at IS NULL, published_at DESC, vid DESC LIMIT ?",
                 (limit,),
             ).fetchall()

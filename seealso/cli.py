@@ -625,8 +625,9 @@ def serve(
 ) -> None:
     """Serve the HTTP API until interrupted (documentation at /docs).
 
-    Writes (PUT, DELETE, overrides) need a bearer token from SEEALSO_API_TOKEN or the named
-    SEEALSO_API_TOKENS; without one they are refused. Editors sign in with SEEALSO_EDITOR_USERS.
+    Writes (PUT, DELETE, batches, overrides, keyword fixes, aliases) need a bearer token from
+    SEEALSO_API_TOKEN or the named SEEALSO_API_TOKENS; without one they are refused; the write
+    log names the token that wrote. Editors sign in with SEEALSO_EDITOR_USERS.
     An empty token or password stops it at start. Related lists and
     keyword pages are cached in each worker until a write changes them (SEEALSO_LIST_CACHE_SIZE).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ from seealso.embeddings.base import normalize
 from seealso.embeddings.hashing import HashingEmbedder
 from seealso.indexer.store import Store
 from seealso.indexer.vectors import VectorIndex
+from seealso.ranking import Keywords, Ranker
 from seealso.ranking.keywords import KeywordStats
+from seealso.ranking.suggestions import KeywordSuggester
 from tests.ranking.test_cache import TOPICS, article, corpus, write
 
 __all__ = ["corpus"]  # a fixture
@@ -50,3 +53,24 @@ def test_statistics_equal_a_loop_over_the_articles(
         np.testing.assert_allclose(stats.centroids[at], expected, atol=1e-5)
         assert sorted(stats.vids_of_key[at]) == sorted(members)
     assert stats.counts[stats.position["lake chad"]] == len(TOPICS) - 1  # cocoa-101 is gone
+
+
+def test_threads_building_the_vocabulary_at_once_get_the_sequential_answers(
+    store: Store, embedder: HashingEmbedder, corpus: list[dict[str, object]]
+) -> None:
+    ranker = Ranker(store, embedder)
+    alone = Keywords(ranker)
+    queries = ["mal", "coc", "foot", "clim", ""]
+    expected = [alone.vocabulary().search(q, None, 5) for q in queries]
+    suggested = [KeywordSuggester(ranker, alone).suggest(f"{topic}-3", 3) for topic in TOPICS]
+    for threads in (2, 4):
+        fresh = Keywords(ranker)  # nothing built yet: the threads race to build it
+        with ThreadPoolExecutor(threads) as pool:
+            found = list(pool.map(lambda q, kw=fresh: kw.vocabulary().search(q, None, 5), queries * 3))
+            ideas = list(
+                pool.map(
+                    lambda t, kw=fresh: KeywordSuggester(ranker, kw).suggest(f"{t}-3", 3), list(TOPICS) * 2
+                )
+            )
+        assert found == expected * 3
+        assert ideas == suggested * 2

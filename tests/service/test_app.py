@@ -36,14 +36,19 @@ RECORDS = [
 ]
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def indexed_dir(tmp_path: Path, records: list[dict[str, object]]) -> Path:
+    """A data dir of `records`, indexed with the hashing embedder."""
     path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
     store = Store.open(tmp_path / "data", create=True)
     index_articles(store, HashingEmbedder(64), read_articles(str(path)))
     store.close()
     return tmp_path / "data"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return indexed_dir(tmp_path, RECORDS)
 
 
 @pytest.fixture

@@ -137,6 +137,28 @@ def test_concurrent_keyword_pages_get_the_sequential_answers(demo_server: tuple[
         assert [answer for _, answer in together] == [alone[path] for path, _ in together]
 
 
+def keyword_answer(base: str, path: str) -> list[object]:
+    with urllib.request.urlopen(f"{base}{path}", timeout=30) as response:
+        body = json.load(response)
+    return [(i["keyword"], i.get("articles"), i.get("score")) for i in body["items"]]
+
+
+def test_concurrent_keyword_searches_and_suggestions_get_the_sequential_answers(
+    demo_server: tuple[str, Path],
+) -> None:
+    """Keyword search and suggested keywords read the vocabulary each server thread shares."""
+    base, _ = demo_server
+    paths = [f"/v1/keywords?q={q}&k=5" for q in ("ecow", "bamk", "jeux", "cote")]
+    paths += ["/v1/keywords?language=fr&k=10"]
+    paths += [f"/v1/articles/{i}/keywords/suggested?k=5" for i in ("mali-coup-01-en", "afcon-football-02-en")]
+    alone = {path: keyword_answer(base, path) for path in paths}
+    assert alone[paths[0]][0][0] == "ECOWAS" and len(alone[paths[-1]]) == 5  # real answers
+    for threads in (2, 4):
+        with ThreadPoolExecutor(threads) as pool:
+            together = list(pool.map(lambda path: (path, keyword_answer(base, path)), paths * 3))
+        assert [answer for _, answer in together] == [alone[path] for path, _ in together]
+
+
 def test_puts_made_while_searching_store_their_own_vectors(
     demo_server: tuple[str, Path], real_embedder: Embedder
 ) -> None:

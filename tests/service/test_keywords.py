@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from seealso.config import Settings
-from seealso.embeddings.hashing import HashingEmbedder
-from seealso.indexer.reader import read_articles
-from seealso.indexer.runner import index_articles
-from seealso.indexer.store import Store
 from seealso.service.app import create_app
+from tests.service.test_app import indexed_dir
 
 RECORDS = [
     {"id": "mali-1", "title": "Soldiers seize power in Bamako", "body": "Mali junta coup soldiers Bamako ECOWAS",
@@ -37,12 +33,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def index_records(tmp_path: Path) -> Path:
-    path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
-    store = Store.open(tmp_path / "data", create=True)
-    index_articles(store, HashingEmbedder(64), read_articles(str(path)))
-    store.close()
-    return tmp_path / "data"
+    return indexed_dir(tmp_path, RECORDS)
 
 
 @pytest.fixture
