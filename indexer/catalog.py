@@ -667,6 +667,26 @@ class Catalog:
         assert entry is not None
         return entry
 
+    def set_overrides(self, batch: Sequence[editing.Override], author: str) -> list[editing.AuditEntry]:
+        """Store every override of `batch` in one transaction (all or none), each change logged."""
+        now = utc_now()
+        valid = [editing.validate(dataclasses.replace(o, author=author, created_at=now)) for o in batch]
+        done = self._changes(now, author, "set", [((o.scope, o.source, o.target), o) for o in valid])
+        return [entry for entry in done if entry is not None]
+
+    def remove_overrides(self, keys: Sequence[tuple[str, str, str]], author: str) -> list[editing.AuditEntry]:
+        """Remove the overrides of `keys` (scope, source, target) in one transaction."""
+        done = self._changes(utc_now(), author, "remove", [(key, None) for key in keys])
+        return [entry for entry in done if entry is not None]
+
+    def override_targets_since(self, version: int, scope: str) -> list[str]:
+        """The targets of `scope` whose overrides changed after `version`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT target FROM audit_log WHERE id > ? AND scope = ?", (version, scope)
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def remove_override(self, scope: str, source: str, target: str, author: str) -> editing.AuditEntry | None:
         """Remove the override of `target` in that list; None when there was none."""
         return self._change(utc_now(), author, "remove", (scope, source, target), None)
@@ -702,20 +722,33 @@ class Catalog:
         after: editing.Override | None,
         force: bool = False,
     ) -> editing.AuditEntry | None:
+        return self._changes(now, author, change, [(key, after)], force)[0]
+
+    def _changes(
+        self,
+        now: str,
+        author: str,
+        change: str,
+        batch: Sequence[tuple[tuple[str, str, str], editing.Override | None]],
+        force: bool = False,
+    ) -> list[editing.AuditEntry | None]:
+        """Make each key's override its `after` in one transaction; None for a removal of nothing."""
+        done: list[editing.AuditEntry | None] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                before = editing.get(self._db, *key)
-                if before is None and after is None and not force:
-                    self._db.execute("ROLLBACK")
-                    return None
-                editing.put(self._db, after, *key)
-                entry = editing.log(self._db, now, author, change, before, after, key)
+                for key, after in batch:
+                    before = editing.get(self._db, *key)
+                    if before is None and after is None and not force:
+                        done.append(None)
+                        continue
+                    editing.put(self._db, after, *key)
+                    done.append(editing.log(self._db, now, author, change, before, after, key))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return entry
+        return done
 
     # -- pages and their change feed (seealso.indexer.pages) ------------------------------------------
 
@@ -731,14 +764,14 @@ class Catalog:
         with self._lock:
             return [row[0] for row in self._db.execute("SELECT DISTINCT key FROM article_keywords")]
 
-    def expiring_sources(self, after: str, until: str) -> list[tuple[str, str]]:
-        """(scope, source) of the lists whose overrides expire in (after, until]."""
+    def expiring_overrides(self, after: str, until: str) -> list[tuple[str, str, str]]:
+        """(scope, source, target) of the overrides that expire in (after, until]."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT DISTINCT scope, source FROM overrides WHERE expires_at > ? AND expires_at <= ?",
+                "SELECT scope, source, target FROM overrides WHERE expires_at > ? AND expires_at <= ?",
                 (after, until),
             ).fetchall()
-        return [(row[0], row[1]) for row in rows]
+        return [(row[0], row[1], row[2]) for row in rows]
 
     def page_state(self) -> tuple[int, int, str, str]:
         """(catalog seq, overrides' version, rules, the time expiries were looked for up to) the

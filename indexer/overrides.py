@@ -9,6 +9,8 @@ Scopes:
     article          the related list of article `source`; `target` is an article id
     keyword          the article list of keyword `source` (its key); `target` is an article id
     keyword_related  the related keywords of keyword `source`; `target` is a keyword key
+    site             every list of articles (related lists and keyword pages): `source` is
+                     EVERYWHERE, `target` an article id, and the one action is block
 Actions:
     pin    show `target` at `position` (1 = first)
     block  never show `target` in this list
@@ -27,7 +29,8 @@ from seealso.errors import InvalidOverride
 from seealso.indexer import dates
 from seealso.indexer.article import check_storable, keyword_key
 
-SCOPES = ("article", "keyword", "keyword_related")
+SCOPES = ("article", "keyword", "keyword_related", "site")
+EVERYWHERE = "*"  # the source of a site-wide override
 ACTIONS = ("pin", "block", "link")
 MAX_POSITION = 100
 
@@ -125,7 +128,10 @@ def validate(override: Override) -> Override:
     if override.action not in ACTIONS:
         raise InvalidOverride(f"action: must be one of {', '.join(ACTIONS)}, not {override.action!r}")
     # Keywords are stored by their keys (case and spaces folded), as lists look them up.
-    source = override.source if override.scope == "article" else keyword_key(override.source)
+    if override.scope == "site" and (override.source != EVERYWHERE or override.action != "block"):
+        raise InvalidOverride(f"scope site: the source is {EVERYWHERE!r} and the action is block")
+    by_id = override.scope in ("article", "site")
+    source = override.source if by_id else keyword_key(override.source)
     target = keyword_key(override.target) if override.scope == "keyword_related" else override.target
     if not source:
         raise InvalidOverride("source: an id or a keyword is needed")

@@ -1,6 +1,7 @@
 """What needs an editor's attention, for the editor's home (the desk): untagged articles with
 strong keyword suggestions, manual links that score weakly, pins and links that expire soon,
-alias pairs waiting for a decision, and the newest articles with how long their related list is.
+alias pairs waiting for a decision, the articles kept out of every list, and the newest articles
+with how long their related list is.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Desk:
     expiring: list[Override] = field(default_factory=list)
     aliases: list[AliasSuggestion] = field(default_factory=list)
     newest: list[tuple[Entry, int]] = field(default_factory=list)  # with their list's length
+    everywhere: list[Override] = field(default_factory=list)  # blocked from every list
 
 
 def desk(ranker: Ranker, keywords: Keywords, *, now: datetime | None = None, shown: int = 10) -> Desk:
@@ -64,5 +66,6 @@ def desk(ranker: Ranker, keywords: Keywords, *, now: datetime | None = None, sho
         (o for o in catalog.all_overrides() if o.expires_at and stamp < o.expires_at <= week),
         key=lambda o: o.expires_at or "",
     )
+    found.everywhere = [o for o in catalog.all_overrides() if o.scope == "site" and o.active(stamp)]
     found.aliases = [s for s in suggest_aliases(keywords, 50) if s.score >= STRONG_ALIAS][:shown]
     return found

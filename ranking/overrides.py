@@ -16,21 +16,26 @@ from typing import Any, TypeVar
 from seealso.errors import ArticleNotFound, InvalidOverride, KeywordNotFound, OverrideNotFound
 from seealso.indexer.article import keyword_key
 from seealso.indexer.catalog import Catalog, utc_now
-from seealso.indexer.overrides import SCOPES, AuditEntry, Override
+from seealso.indexer.overrides import EVERYWHERE, SCOPES, AuditEntry, Override
 
 T = TypeVar("T")
 
 ORIGINS = {"pin": "pinned", "link": "linked"}
 EDITOR_FIELDS = ("action", "position", "expires_at", "author", "created_at")
 __all__ = [
+    "EVERYWHERE",
     "SCOPES",
     "InvalidOverride",
     "OverrideNotFound",
     "active_edits",
+    "allow_everywhere",
+    "block_everywhere",
     "change",
     "described",
     "merge",
+    "pin_for_keyword",
     "remove",
+    "unpin_for_keyword",
 ]
 
 
@@ -38,8 +43,9 @@ __all__ = [
 class Edits:
     """The overrides of one list that apply now."""
 
-    blocked: frozenset[str]
+    blocked: frozenset[str]  # those of the list and, for lists of articles, those of every list
     placed: list[Override]  # pins and links
+    everywhere: frozenset[str] = frozenset()  # of `blocked`, those blocked from every list
 
     @property
     def targets(self) -> set[str]:
@@ -53,12 +59,19 @@ NO_EDITS = Edits(frozenset(), [])
 
 
 def active_edits(catalog: Catalog, scope: str, source: str) -> Edits:
+    """The overrides of the list `source` of `scope` that apply now; a list of articles (a related
+    list or a keyword page) also leaves out what is blocked from every list."""
     now = utc_now()
     found = [o for o in catalog.overrides(scope, source) if o.active(now)]
-    if not found:
+    everywhere: frozenset[str] = frozenset()
+    if scope in ("article", "keyword"):
+        everywhere = frozenset(o.target for o in catalog.overrides("site", EVERYWHERE) if o.active(now))
+        everywhere -= {source}  # an article's own list is not a list it appears in
+    if not found and not everywhere:
         return NO_EDITS
+    blocked = frozenset(o.target for o in found if o.action == "block") | everywhere
     return Edits(
-        frozenset(o.target for o in found if o.action == "block"), [o for o in found if o.action != "block"]
+        blocked, [o for o in found if o.action != "block" and o.target not in everywhere], everywhere
     )
 
 
@@ -91,6 +104,10 @@ def merge(
 
 def source_key(catalog: Catalog, scope: str, source: str) -> str:
     """The stored source of a list: the article id (which must exist) or the keyword's key."""
+    if scope == "site":
+        if source != EVERYWHERE:
+            raise InvalidOverride(f"scope site: the source is {EVERYWHERE!r}")
+        return source
     if scope == "article":
         if catalog.get(source) is None:
             raise ArticleNotFound(source)
@@ -131,6 +148,58 @@ def remove(catalog: Catalog, scope: str, source: str, target: str, *, author: st
     return catalog.remove_override(
         scope, source_key(catalog, scope, source), target_key(scope, target), author
     )
+
+
+def block_everywhere(
+    catalog: Catalog, target: str, *, expires_at: str | None = None, author: str
+) -> AuditEntry:
+    """Keep article `target` out of every list of articles (related lists and keyword pages)."""
+    return change(catalog, "site", EVERYWHERE, target, "block", expires_at=expires_at, author=author)
+
+
+def allow_everywhere(catalog: Catalog, target: str, *, author: str) -> AuditEntry | None:
+    """Take back `block_everywhere` (None when the target was not blocked)."""
+    return catalog.remove_override("site", EVERYWHERE, target, author)
+
+
+def pin_for_keyword(
+    catalog: Catalog,
+    keyword: str,
+    target: str,
+    *,
+    position: int = 1,
+    expires_at: str | None = None,
+    author: str,
+) -> list[AuditEntry]:
+    """Pin article `target` at `position` in the related list of every article tagged `keyword`
+    now (the target's own article aside), in one transaction: one pin, and one log entry, a list.
+    Articles tagged later are not changed."""
+    if catalog.keyword_name(keyword) is None:
+        raise KeywordNotFound(keyword)
+    if catalog.get(target) is None:
+        raise InvalidOverride(f"target: no article {target!r}")
+    sources = [
+        e.article.id for e in catalog.get_by_vids(catalog.vids_with_keyword(keyword), bodies=False).values()
+    ]
+    batch = [
+        Override("article", s, target, "pin", position, expires_at) for s in sorted(sources) if s != target
+    ]
+    return catalog.set_overrides(batch, author)
+
+
+def unpin_for_keyword(catalog: Catalog, keyword: str, target: str, *, author: str) -> list[AuditEntry]:
+    """Remove the pins of `target` from the related lists of the articles tagged `keyword`."""
+    if catalog.keyword_name(keyword) is None:
+        raise KeywordNotFound(keyword)
+    sources = [
+        e.article.id for e in catalog.get_by_vids(catalog.vids_with_keyword(keyword), bodies=False).values()
+    ]
+    keys = [
+        ("article", s, target)
+        for s in sorted(sources)
+        if any(o.target == target and o.action == "pin" for o in catalog.overrides("article", s))
+    ]
+    return catalog.remove_overrides(keys, author)
 
 
 def described(catalog: Catalog, scope: str, source: str) -> list[dict[str, Any]]:

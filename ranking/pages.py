@@ -150,7 +150,7 @@ class PageTracker:
             now = utc_now()
             # Overrides that expired since the last look (kept in the catalog: across restarts and
             # from one process to another).
-            expiring = catalog.expiring_sources(checked or now, now)
+            expiring = catalog.expiring_overrides(checked or now, now)
             if (seq, version, rules) == (done_seq, done_version, self.rules_identity) and not expiring:
                 return None
             started = time.perf_counter()
@@ -160,12 +160,20 @@ class PageTracker:
                 log_changes = done_seq >= 0
             else:
                 wanted = self.candidates(done_seq, done_version)
-                wanted |= {("related" if s == "article" else s, key) for s, key in expiring}
+                wanted |= {("related" if s == "article" else s, key) for s, key, _ in expiring if s != "site"}
+                wanted |= self._readers([target for s, _, target in expiring if s == "site"])
                 log_changes = True
             computed, changed = self._recompute(
                 sorted(wanted), log_changes, (seq, version, self.rules_identity, now)
             )
             return Report(seq, len(wanted), computed, changed, time.perf_counter() - started)
+
+    def _readers(self, ids: list[str]) -> set[tuple[str, str]]:
+        """The pages that read the articles `ids`."""
+        if not ids:
+            return set()
+        found = self.store.catalog.hashes(ids)
+        return self.store.catalog.page_readers("page_reads", [vid for vid, _, _ in found.values()])
 
     def sweep(self, limit: int) -> int:
         """Compute the `limit` pages computed longest ago again and log those that changed (drift
@@ -239,6 +247,9 @@ class PageTracker:
             for scope in ("article", "keyword", "keyword_related"):
                 kind = "related" if scope == "article" else scope
                 wanted |= {(kind, source) for source in catalog.override_sources_since(version, scope)}
+            # Blocked from every list, or no longer: the pages that read the article (every page
+            # computed while it was blocked reads it, as one its lists leave out).
+            wanted |= self._readers(catalog.override_targets_since(version, "site"))
         # A page searched with a word of an upserted article, for no other reason: its full-text
         # search again; when it finds what it found, in the same order, the page is as it was (the
         # write did not reach its dense candidates or its translations either, or it would be in).

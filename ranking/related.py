@@ -366,6 +366,8 @@ class Ranker:
                     )  # fmt: skip
                 if version != old_version:
                     lists.overridden(catalog.override_sources_since(old_version, "article"))
+                    if catalog.override_sources_since(old_version, "site"):
+                        lists.clear()  # blocked from every list, or no longer: rare, and everywhere
             return lists.advance((seq, version, epoch))
 
     def _related(
@@ -381,7 +383,7 @@ class Ranker:
         depth = max(3 * k, 30)
         pool = self._candidates(vector, depth, skip, filters)
         # A pool that is not full, or an editor's target yet to be indexed: any new article may enter.
-        full = len(pool) >= depth and len(found) == len(edits.targets)
+        full = len(pool) >= depth and all(t in found for t in edits.targets - edits.everywhere)
         floor = pool[-1][0] if full else -1.0
         terms, names = telling_words(source, self.scorer.document_frequencies)
         said = self.store.catalog.words([*terms, *names])

@@ -190,6 +190,11 @@ OPERATION_IDS = {
     "widget_css": "getWidgetCss",
     "article_overrides": "getArticleOverrides",
     "keyword_overrides": "getKeywordOverrides",
+    "blocks": "getBlocks",
+    "add_block": "blockEverywhere",
+    "remove_block": "unblockEverywhere",
+    "pin_for_keyword": "pinForKeyword",
+    "unpin_for_keyword": "unpinForKeyword",
 }
 
 

@@ -242,6 +242,23 @@ class OverridesOut(BaseModel):
     overrides: list[OverrideOut]
 
 
+class BlockIn(BaseModel):
+    target: str = Field(min_length=1, description="The article id to keep out of every list.")
+    expires_at: str | None = Field(None, description="ISO 8601 date or date-time; a date means its end.")
+
+
+class KeywordPinIn(BaseModel):
+    target: str = Field(min_length=1, description="The article id to pin.")
+    position: int = Field(1, ge=1, le=100, description="Where it goes in each list (1 = first).")
+    expires_at: str | None = Field(None, description="ISO 8601 date or date-time; a date means its end.")
+
+
+class KeywordPinsOut(BaseModel):
+    keyword: str
+    target: str
+    articles: list[str] = Field(description="The articles whose related lists changed.")
+
+
 class ChangedPage(BaseModel):
     seq: int = Field(description="The entry's place in the feed (`since` after it skips it).")
     kind: Literal["related", "keyword", "keyword_related"] = Field(

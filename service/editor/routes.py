@@ -19,6 +19,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import BaseModel, Field, field_validator
 
 from seealso.config import Settings
@@ -31,7 +32,9 @@ from seealso.ranking import Ranker, overrides
 from seealso.ranking.aliases import suggest_aliases
 from seealso.ranking.desk import desk
 from seealso.ranking.suggestions import KeywordSuggester
+from seealso.service import fragment
 from seealso.service.deps import HeavyRequests
+from seealso.service.editor import locale
 from seealso.service.editor.auth import (
     COOKIE,
     DEVICE_COOKIE,
@@ -44,12 +47,15 @@ from seealso.service.editor.auth import (
     csrf_ok,
 )
 from seealso.service.editor.pictures import SIZE, neighbourhood
+from seealso.service.middleware import CONTENT_SECURITY_POLICY
 
 router = APIRouter(prefix="/editor", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 MAX_LINKS = 1000  # links checked per request on the page
 MAX_CHANGE_ID = 2**63 - 1  # audit log ids are SQLite integers
 ChangeId = Annotated[int, Query(ge=1, le=MAX_CHANGE_ID)]
+# Pages with the readers' preview show the articles' pictures, which the site serves over https.
+PREVIEW_POLICY = CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", "img-src 'self' data: https:")
 
 
 def _quote(value: str) -> str:
@@ -70,6 +76,7 @@ def keyword_url(name: str, **more: object) -> str:
 
 
 templates.env.globals.update(article_url=article_url, keyword_url=keyword_url, map_size=SIZE)
+templates.env.filters.update(day=locale.day, moment=locale.moment)
 
 
 # -- who is looking -------------------------------------------------------------------------------
@@ -271,16 +278,25 @@ def article_page(
     suggested = KeywordSuggester(ranker, keywords).suggest(id, 5)
     # The site's most used keywords, for the browser to complete what is typed (no script).
     choices = keywords.vocabulary().search("", entry.article.language, KEYWORD_CHOICES)
-    return _page(
-        request, "article.html", session,
+    preview = fragment.render_json(ranker.related_page(id, k).json, "related")
+    return _with_pictures(_page(
+        request, "article.html", session, preview=Markup(preview.decode()),
         entry=entry, items=related.items, translations=related.translations, k=k, points=points,
         find=find, found=found, suggested=suggested, keyword_edits=store.catalog.keyword_edits(id),
         keyword_choices=choices,
         given_keywords=store.catalog.given_keywords(id),
         overrides=overrides.described(store.catalog, "article", id),
+        everywhere=next((o for o in overrides.described(store.catalog, "site", overrides.EVERYWHERE)
+                         if o["target"] == id), None),
         scope="article", source=id, back=article_url(id, k=k),
         done=store.catalog.audit_entry(done), error=error,
-    )  # fmt: skip
+    ))  # fmt: skip
+
+
+def _with_pictures(page: HTMLResponse) -> HTMLResponse:
+    """A page with the readers' preview, whose pictures come from the site's own https servers."""
+    page.headers["Content-Security-Policy"] = PREVIEW_POLICY
+    return page
 
 
 def _vectors(store: Store, ids: list[str]) -> dict[str, np.ndarray]:
@@ -299,6 +315,7 @@ def keyword_page(
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     find: str = "",
     done: ChangeId | None = None,
+    bulk: Annotated[int | None, Query(ge=1)] = None,
     error: str | None = None,
 ) -> Response:
     session = _reader(request)
@@ -309,15 +326,17 @@ def keyword_page(
     except KeywordNotFound as exc:
         return _go("/editor", error=str(exc))
     found = _ranker(request).search(find, 10).items if find.strip() else []
-    return _page(
-        request, "keyword.html", session,
+    preview = fragment.render_json(keywords.articles_page(name, k).json, "keyword")
+    return _with_pictures(_page(
+        request, "keyword.html", session, preview=Markup(preview.decode()),
+        keyword_choices=keywords.vocabulary().search("", None, KEYWORD_CHOICES),
         name=articles.keyword, tagged=articles.tagged, items=articles.items, related=related, k=k,
         find=find, found=found,
         overrides=overrides.described(store.catalog, "keyword", name),
         keyword_overrides=overrides.described(store.catalog, "keyword_related", name),
         source=name, audit_source=keyword_key(name), back=keyword_url(name, k=k),
-        done=store.catalog.audit_entry(done), error=error,
-    )  # fmt: skip
+        done=store.catalog.audit_entry(done), bulk=bulk, error=error,
+    ))  # fmt: skip
 
 
 # -- changes --------------------------------------------------------------------------------------
@@ -341,6 +360,8 @@ def set_override(
     try:
         if scope not in overrides.SCOPES:
             raise overrides.InvalidOverride(f"scope: must be one of {', '.join(overrides.SCOPES)}")
+        if action == "everywhere" and scope in ("article", "keyword"):  # a row's "Block everywhere"
+            scope, source, action = "site", overrides.EVERYWHERE, "block"
         place = int(position) if position.strip() else None
         entry = overrides.change(
             store.catalog, scope, source, target.strip(), action,
@@ -351,6 +372,39 @@ def set_override(
     except SeealsoError as exc:
         return _go(_back(back), error=str(exc))
     return _go(_back(back), done=entry.id, error=None)
+
+
+@router.post("/keyword-pins")
+def keyword_pins(
+    request: Request,
+    keyword: Annotated[str, Form()],
+    target: Annotated[str, Form()],
+    action: Annotated[str, Form()],
+    position: Annotated[str, Form()] = "1",
+    expires_at: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/editor",
+    csrf: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Pin `target` in the related list of every article tagged `keyword`, or take those pins back."""
+    session = _writer(request, csrf)
+    catalog = _store(request).catalog
+    try:
+        if action == "pin":
+            done = overrides.pin_for_keyword(
+                catalog, keyword, target, position=int(position or 1), expires_at=expires_at or None,
+                author=session.user,
+            )  # fmt: skip
+        elif action == "unpin":
+            done = overrides.unpin_for_keyword(catalog, keyword, target, author=session.user)
+        else:
+            raise InvalidOverride(f"action: pin or unpin, not {action!r}")
+    except ValueError:
+        return _go(_back(back), error="position: a whole number")
+    except SeealsoError as exc:
+        return _go(_back(back), error=str(exc))
+    if not done:
+        return _go(_back(back), error=f"no pin of {target!r} to take back in these lists")
+    return _go(_back(back), done=done[-1].id, bulk=len(done), error=None)
 
 
 @router.post("/keyword-edit")

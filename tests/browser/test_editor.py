@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -91,7 +92,7 @@ def related(server: str, article_id: str, k: int = 5) -> list[tuple[str, str]]:
 
 
 def listed(page: Page) -> list[str]:
-    return page.locator("ol.items > li.item").evaluate_all("items => items.map(i => i.dataset.id)")
+    return page.locator("table.items tr.item").evaluate_all("items => items.map(i => i.dataset.id)")
 
 
 def test_reading_needs_a_sign_in_and_a_wrong_password_is_refused(page: Page) -> None:
@@ -125,13 +126,13 @@ def test_pin_shows_in_the_page_and_the_api_and_undo_restores(page: Page, server:
     assert listed(page)[:5] == [i for i, _ in before]
     # the article and its list, beside the runners-up
     assert page.locator(".map svg g.point:not(.other) circle").count() == 1 + len(listed(page))
-    third = page.locator("li.item").nth(2)
+    third = page.locator("tr.item").nth(2)
     target = third.get_attribute("data-id")
     third.get_by_label("Position").fill("1")
     third.get_by_role("button", name=re.compile("^Pin ")).click()
     expect(page.get_by_role("status")).to_contain_text(f"Pinned {target} at position 1")
     assert listed(page)[0] == target
-    expect(page.locator("li.item").first.locator(".badge")).to_have_text("pinned by an editor")
+    expect(page.locator("tr.item").first.locator(".badge")).to_have_text("pinned by an editor")
     assert related(server, "mali-1")[0] == (target, "pinned")
     page.get_by_role("button", name="Undo").click()
     expect(page.get_by_role("status")).to_contain_text("Undone")
@@ -141,8 +142,10 @@ def test_pin_shows_in_the_page_and_the_api_and_undo_restores(page: Page, server:
 
 def test_block_then_remove_the_block(page: Page, server: str) -> None:
     sign_in(page, "/editor/article?id=mali-2")
-    first = page.locator("li.item").first.get_attribute("data-id")
-    page.locator("li.item").first.get_by_role("button", name=re.compile("^Block ")).click()
+    first = page.locator("tr.item").first.get_attribute("data-id")
+    page.locator("tr.item").first.get_by_role(
+        "button", name=re.compile("^Block (?!.* from every list$)")
+    ).click()
     expect(page.get_by_role("status")).to_contain_text(f"Blocked {first}")
     assert first not in listed(page)
     assert first not in [i for i, _ in related(server, "mali-2", k=9)]
@@ -189,7 +192,7 @@ def test_article_text_is_shown_not_run(page: Page) -> None:
     sign_in(page, "/editor/article?id=xss")
     expect(page.get_by_role("heading", level=1)).to_have_text(XSS)
     page.goto("/editor/article?id=mali-4&k=10")
-    expect(page.locator("li.item[data-id=xss] .head a")).to_have_text(XSS)
+    expect(page.locator("tr.item[data-id=xss] .head a")).to_have_text(XSS)
     page.goto("/editor?q=" + urllib.parse.quote("junta Bamako"))
     assert page.evaluate("window.pwned") is None
     assert page.locator("script").count() == 0 and page.locator("img").count() == 0
@@ -219,7 +222,7 @@ def test_keyboard_only(page: Page, server: str) -> None:
     tab_to(page, page.locator("ol.results a", has_text="The junta and the press in Mali"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("The junta and the press in Mali")
-    second = page.locator("li.item").nth(1)
+    second = page.locator("tr.item").nth(1)
     target = second.get_attribute("data-id")
     tab_to(page, second.get_by_label("Position"))
     page.keyboard.press("Control+A")
@@ -247,7 +250,9 @@ def test_check_links_flags_weak_ones(page: Page) -> None:
 
 def test_audit_log_lists_changes_and_undoes_them(page: Page, server: str) -> None:
     sign_in(page, "/editor/article?id=niger-1")
-    page.locator("li.item").first.get_by_role("button", name=re.compile("^Block ")).click()
+    page.locator("tr.item").first.get_by_role(
+        "button", name=re.compile("^Block (?!.* from every list$)")
+    ).click()
     expect(page.get_by_role("status")).to_contain_text("Blocked")
     page.get_by_role("link", name="Audit log").click()
     overrides = page.get_by_role("region", name="Overrides")
@@ -285,7 +290,7 @@ def test_the_pages_keep_to_their_content_security_policy(page: Page) -> None:
         assert response is not None and "script-src" not in response.headers["content-security-policy"]
         expect(page.locator("main")).to_be_visible()
     page.goto("/editor/article?id=mali-1")
-    expect(page.locator("li.item").first).to_be_visible()
+    expect(page.locator("tr.item").first).to_be_visible()
     assert refused == []
     track, fill = (
         page.locator(".bar .track").first.bounding_box(),
@@ -386,3 +391,79 @@ def test_show_more_lengthens_a_list(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"k=20"))
     assert len(listed(page)) > 10
     expect(page.get_by_role("link", name=re.compile("^Show .* more$"))).to_have_count(0)  # all shown
+
+
+def test_block_everywhere_from_a_row_then_let_it_back(page: Page, server: str) -> None:
+    sign_in(page, "/editor/article?id=mali-4")
+    showing = [a["id"] for a in ARTICLES if "niger-1" in [i for i, _ in related(server, str(a["id"]), 10)]]
+    assert len(showing) >= 3
+    row = page.locator("table.items tr.item[data-id=niger-1]")
+    row.get_by_role("button", name=re.compile("from every list$")).click()
+    expect(page.get_by_role("status")).to_contain_text("Blocked niger-1 from every list")
+    assert "niger-1" not in listed(page)
+    for source in showing:
+        assert "niger-1" not in [i for i, _ in related(server, source, 10)], source
+    assert "niger-1" not in [a["id"] for a in api_items(server, "/v1/keywords/coup/articles?k=10")]
+    page.get_by_role("link", name="Desk").click()
+    desk = page.locator(
+        "section", has=page.get_by_role("heading", name=re.compile("^Kept out of every list"))
+    )
+    desk.get_by_role("link", name="niger-1").click()
+    expect(page.get_by_text(re.compile("^Kept out of every list by alice"))).to_be_visible()
+    page.get_by_role("button", name="Let it back into the lists").click()
+    expect(page.get_by_role("status")).to_contain_text("Removed the override of niger-1 in every list")
+    assert [
+        a["id"] for a in ARTICLES if "niger-1" in [i for i, _ in related(server, str(a["id"]), 10)]
+    ] == showing
+
+
+def test_pin_for_every_article_with_a_keyword_and_take_it_back(page: Page, server: str) -> None:
+    sign_in(page, "/editor/keyword?name=coup")
+    options = page.locator("form.bulk select[name=target] option")
+    target = options.nth(3).get_attribute("value")
+    assert target not in ("mali-1", "niger-1")
+    page.locator("form.bulk select[name=target]").select_option(target)
+    page.get_by_role("button", name=re.compile("^Pin for all 2 articles tagged coup")).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Pinned {target} at position 1 in the related lists of 2 articles"
+    )
+    for source in ("mali-1", "niger-1"):
+        assert related(server, source, 3)[0] == (target, "pinned")
+    page.locator("form.bulk select[name=target]").select_option(target)
+    page.get_by_role("button", name="Take those pins back").click()
+    expect(page.get_by_role("status")).to_contain_text("Removed the override of")
+    for source in ("mali-1", "niger-1"):
+        assert (target, "pinned") not in related(server, source, 3)
+
+
+def test_a_related_keyword_is_linked_with_the_sites_keywords_offered(page: Page, server: str) -> None:
+    sign_in(page, "/editor/keyword?name=press")
+    field = page.get_by_label("Link a keyword")
+    choices = page.locator("datalist#keyword-choices option").evaluate_all("o => o.map(x => x.value)")
+    assert field.get_attribute("list") == "keyword-choices" and {"cocoa", "Mali", "Olympics"} <= set(choices)
+    field.fill("Olympics")
+    field.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Linked olympics")
+    linked = [(k["keyword"], k["origin"]) for k in api_items(server, "/v1/keywords/press/related?k=5")]
+    assert ("Olympics", "linked") in linked
+
+
+@pytest.mark.parametrize(("locale", "babel_locale"), [("fr-FR", "fr_FR"), ("en-US", "en_US")])
+def test_dates_are_in_the_editors_language(browser, server: str, locale: str, babel_locale: str) -> None:  # type: ignore[no-untyped-def]
+    from babel.dates import format_date
+
+    context = browser.new_context(base_url=server, locale=locale)
+    page = context.new_page()
+    sign_in(page, "/editor/audit")
+    today = format_date(datetime.now(UTC).date(), "medium", locale=babel_locale)
+    expect(page.locator("main time").first).to_contain_text(today)
+    context.close()
+
+
+def test_the_readers_preview_shows_the_list_as_the_fragment_does(page: Page, server: str) -> None:
+    sign_in(page, "/editor/article?id=cocoa-1")
+    page.get_by_text("As readers get it").click()
+    titles = page.locator(".preview .seealso-title").all_inner_texts()
+    with urllib.request.urlopen(server + "/v1/articles/cocoa-1/related?k=10", timeout=10) as response:
+        assert titles == [i["title"] for i in json.load(response)["items"]]
+    expect(page.locator(".preview aside.seealso")).to_have_attribute("lang", "en")

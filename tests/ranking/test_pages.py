@@ -355,3 +355,44 @@ def test_confirmed_and_separated_aliases_are_logged_exactly(store: Store, tracke
     found, _ = logged(store, 0)
     assert ("keyword", "cocoa") in found  # gone into the mali group, then back
     assert store.catalog.alias_groups() == {}
+
+
+def test_blocks_from_every_list_and_pins_for_a_keyword_are_logged_exactly(
+    store: Store, embedder: HashingEmbedder, tracker: PageTracker
+) -> None:
+    """An article kept out of every list (then a write to it, its expiry gone, and let back in),
+    and an article pinned for every article with a keyword then taken back: the feed logs exactly
+    the pages each changed; the blocked article is in no list of articles and has its own."""
+    from seealso.ranking import overrides
+
+    tracker.update()
+    before, cursor = every_face(tracker), 0
+    target = "mali-3"
+    overrides.block_everywhere(store.catalog, target, author="test")
+    before, cursor, report = updated_exactly(tracker, before, cursor, "blocked everywhere")
+    assert report.changed > 5
+    for kind, key in before:
+        if kind == "related" and key != target:
+            assert target not in [i.article.id for i in tracker.ranker.related(key, 10).items]
+    for key in store.catalog.keyword_keys():
+        assert target not in [i.article.id for i in tracker.keywords.articles(key, 10).items]
+    assert tracker.ranker.related(target, 10).items  # its own list is still there
+    # A write to the blocked article: the pages it is kept out of do not change.
+    rng = random.Random(5)
+    write(store, embedder, [article(rng, 3, "mali", id=target)])
+    before, cursor, _ = updated_exactly(tracker, before, cursor, "the blocked article rewritten")
+    overrides.allow_everywhere(store.catalog, target, author="test")
+    before, cursor, report = updated_exactly(tracker, before, cursor, "let back in")
+    assert report.changed > 5
+    pinned = overrides.pin_for_keyword(store.catalog, "cocoa", "space-1", position=1, author="test")
+    tagged = {
+        e.article.id for e in store.catalog.get_by_vids(store.catalog.vids_with_keyword("cocoa")).values()
+    }
+    assert {e.source for e in pinned} == tagged and len(tagged) > 10
+    before, cursor, _ = updated_exactly(tracker, before, cursor, "pinned for a keyword")
+    for source in tagged:
+        assert tracker.ranker.related(source, 5).items[0].article.id == "space-1"
+    taken = overrides.unpin_for_keyword(store.catalog, "cocoa", "space-1", author="test")
+    assert {e.source for e in taken} == tagged
+    before, cursor, _ = updated_exactly(tracker, before, cursor, "pins taken back")
+    assert overrides.unpin_for_keyword(store.catalog, "cocoa", "space-1", author="test") == []

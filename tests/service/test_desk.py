@@ -55,7 +55,8 @@ def test_the_desk_lists_what_needs_attention(client: TestClient) -> None:
     ending = section(page, "Pins and links ending this week")
     # A date ends with its day: the stamp shown is the next midnight, UTC.
     end = (datetime.fromisoformat(soon) + timedelta(days=1)).date().isoformat()
-    assert "pin of mali-2" in ending and f'ends <time datetime="{end}T00:00:00Z">{end} 00:00 UTC' in ending
+    shown = datetime.fromisoformat(end).strftime("%-d %b %Y")  # the default, British English
+    assert "pin of mali-2" in ending and f'ends <time datetime="{end}T00:00:00Z">{shown}, 00:00 UTC' in ending
     assert "mali-3" not in ending
     newest = section(page, "Newest articles")
     assert newest.count("<li>") == 6 and "related" in newest

@@ -17,7 +17,7 @@ from seealso.indexer.catalog import Write
 from seealso.indexer.store import Store
 from seealso.service.editor import auth
 from seealso.service.editor.auth import hash_password
-from tests.service.test_api import AUTH, client, data_dir, make_client
+from tests.service.test_api import AUTH, CORPUS, client, data_dir, make_client
 
 __all__ = ["client", "data_dir"]  # fixtures
 USERS = json.dumps({"alice": "wonderland", "bob": hash_password("builder")})
@@ -346,3 +346,22 @@ def test_a_public_readers_link_check_is_bounded(data_dir: Path) -> None:
         assert "3 links:" in client.post("/editor/check", data=links).text  # an editor's are not capped so
         unclosed = client.post("/editor/check", data={"links": 'mali-1,"mali-2\nx,y\n'})
         assert "malformed CSV: unexpected end of data" in unclosed.text
+
+
+def test_the_readers_preview_may_show_the_sites_pictures_and_no_other_page_does(data_dir: Path) -> None:
+    images = [
+        {**a, "image_url": f"https://img.example/{a['id']}.jpg", "kicker": "Sahel"} for a in CORPUS
+    ]  # the stored corpus rewritten with pictures
+    with editor(data_dir) as client:
+        sign_in(client)
+        assert client.put("/v1/articles/mali-2", json=images[1], headers=AUTH).status_code in (200, 201)
+        page = client.get("/editor/article?id=mali-1")
+        policy = page.headers["content-security-policy"]
+        assert "img-src 'self' data: https:;" in policy and "script-src" not in policy
+        preview = page.text.split('class="preview"')[1]
+        assert '<img class="seealso-image" src="https://img.example/mali-2.jpg"' in preview
+        assert '<span class="seealso-kicker">Sahel</span>' in preview
+        keyword = client.get("/editor/keyword?name=mali")
+        assert keyword.headers["content-security-policy"] == policy
+        for other in ("/editor", "/editor/audit", "/editor/aliases"):
+            assert "img-src 'self' data:;" in client.get(other).headers["content-security-policy"], other

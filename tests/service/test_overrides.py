@@ -210,3 +210,55 @@ def test_a_deleted_article_leaves_every_list_but_the_log_keeps_it(client: TestCl
     assert listed[0]["target"] == "cocoa-1" and listed[0]["target_exists"] is False
     log = client.app.state.store.catalog.audit_log()  # type: ignore[attr-defined]
     assert [(e.change, e.target, e.author) for e in log] == [("set", "cocoa-1", "api")]
+
+
+def test_an_article_blocked_from_every_list_and_let_back(client: TestClient) -> None:
+    showing = [a["id"] for a in CORPUS if "mali-2" in ids(client.get(path_of(a["id"]) + "/related?k=5"))]
+    assert len(showing) >= 3 and "mali-2" in ids(client.get("/v1/keywords/mali/articles?k=5"))
+    assert client.post("/v1/blocks", json={"target": "mali-2"}).status_code == 401
+    made = client.post("/v1/blocks", json={"target": "mali-2", "expires_at": "2999-01-01"}, headers=AUTH)
+    assert made.status_code == 201, made.text
+    assert (made.json()["scope"], made.json()["source"], made.json()["action"]) == ("site", "*", "block")
+    for article in CORPUS:
+        assert "mali-2" not in ids(client.get(path_of(article["id"]) + "/related?k=5")), article["id"]
+    for keyword in ("mali", "junta"):
+        assert "mali-2" not in ids(client.get(f"/v1/keywords/{keyword}/articles?k=5"))
+    assert ids(client.get(path_of("mali-2") + "/related?k=5"))  # its own list is unchanged
+    listed = client.get("/v1/blocks", headers=AUTH).json()["overrides"]
+    assert [(o["target"], o["author"], o["active"]) for o in listed] == [("mali-2", "api", True)]
+    assert client.delete("/v1/blocks/mali-2", headers=AUTH).status_code == 204
+    back = [a["id"] for a in CORPUS if "mali-2" in ids(client.get(path_of(a["id"]) + "/related?k=5"))]
+    assert back == showing
+    assert client.delete("/v1/blocks/mali-2", headers=AUTH).status_code == 404
+    missing = client.post("/v1/blocks", json={"target": "no-such"}, headers=AUTH)
+    assert missing.status_code == 422 and "no article 'no-such'" in missing.json()["message"]
+    # A site-wide override goes through /v1/blocks only, and blocks only.
+    scoped = client.post(
+        path_of("mali-1") + "/overrides",
+        json={"target": "x", "action": "block", "list": "site"},
+        headers=AUTH,
+    )
+    assert scoped.status_code == 422
+
+
+def test_an_article_pinned_for_every_article_with_a_keyword(client: TestClient) -> None:
+    tagged = sorted(a["id"] for a in CORPUS if "Mali" in a.get("keywords", []))
+    response = client.post("/v1/keywords/MALI/pins", json={"target": "olympics", "position": 2}, headers=AUTH)
+    assert response.status_code == 201, response.text
+    assert response.json() == {"keyword": "MALI", "target": "olympics", "articles": tagged}
+    for source in tagged:
+        items = client.get(path_of(source) + "/related?k=3").json()["items"]
+        assert (items[1]["id"], items[1]["origin"]) == ("olympics", "pinned"), source
+    assert "olympics" not in ids(client.get(path_of("mali-untagged") + "/related?k=3"))  # not tagged
+    # The target's own article is left out of the lists it is pinned in.
+    own = client.post("/v1/keywords/Mali/pins", json={"target": "mali-1"}, headers=AUTH).json()
+    assert own["articles"] == [i for i in tagged if i != "mali-1"]
+    taken = client.delete("/v1/keywords/mali/pins/olympics", headers=AUTH)
+    assert taken.status_code == 200 and taken.json()["articles"] == tagged
+    assert all("olympics" not in ids(client.get(path_of(s) + "/related?k=3")) for s in tagged)
+    assert client.delete("/v1/keywords/mali/pins/olympics", headers=AUTH).status_code == 404
+    unknown = client.post("/v1/keywords/nothing/pins", json={"target": "olympics"}, headers=AUTH)
+    assert unknown.status_code == 404
+    assert client.post("/v1/keywords/mali/pins", json={"target": "olympics"}).status_code == 401
+    bad = client.post("/v1/keywords/mali/pins", json={"target": "no-such"}, headers=AUTH)
+    assert bad.status_code == 422
