@@ -10,6 +10,7 @@ import contextlib
 import csv
 import io
 import secrets
+import threading
 import urllib.parse
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from seealso.indexer.store import Store
 from seealso.ranking import Ranker, overrides
 from seealso.ranking.aliases import suggest_aliases
 from seealso.ranking.desk import desk
+from seealso.ranking.overview import SHORT, Overview, overview
 from seealso.ranking.suggestions import KeywordSuggester
 from seealso.service import fragment
 from seealso.service.deps import HeavyRequests
@@ -46,7 +48,7 @@ from seealso.service.editor.auth import (
     TooManyAttempts,
     csrf_ok,
 )
-from seealso.service.editor.pictures import SIZE, neighbourhood
+from seealso.service.editor.pictures import SIZE, histogram, neighbourhood
 from seealso.service.middleware import CONTENT_SECURITY_POLICY
 
 router = APIRouter(prefix="/editor", include_in_schema=False)
@@ -503,6 +505,39 @@ def change_alias(
     except SeealsoError as exc:
         return _go("/editor/aliases", error=str(exc))
     return _go("/editor/aliases", error=None)
+
+
+# -- the overview ---------------------------------------------------------------------------------
+
+SCORE_EDGES = [round(0.05 * i, 2) for i in range(21)]
+_overviews: dict[tuple[int, int, int], Overview] = {}  # the last one made, by catalog state
+_overviews_lock = threading.Lock()
+
+
+@router.get("/overview")
+def overview_page(request: Request) -> HTMLResponse:
+    """The spread of related-list scores and lengths across the site and per section (sampled)."""
+    session = _reader(request)
+    ranker = _ranker(request)
+    catalog = ranker.store.catalog
+    key = (id(ranker), catalog.seq(), catalog.overrides_version())
+    with _overviews_lock:  # one at a time: each costs up to its time budget
+        found = _overviews.get(key)
+        if found is None:
+            found = overview(ranker)
+            _overviews.clear()
+            _overviews[key] = found
+    k = found.k
+    length_edges = [n - 0.5 for n in range(k + 2)]
+    charts = [
+        (
+            spread,
+            histogram(spread.scores, SCORE_EDGES),
+            histogram([float(n) for n in spread.lengths], length_edges),
+        )
+        for spread in [found.site, *found.sections]
+    ]
+    return _page(request, "overview.html", session, overview=found, charts=charts, short=SHORT, error=None)
 
 
 # -- checking links -------------------------------------------------------------------------------

@@ -376,7 +376,13 @@ def test_the_desk_and_an_article_fit_a_phone(browser, server: str) -> None:  # t
     context = browser.new_context(base_url=server, viewport={"width": 390, "height": 844})
     page = context.new_page()
     sign_in(page, "/editor")
-    for path in ("/editor", "/editor/article?id=untagged", "/editor/aliases", "/editor/audit"):
+    for path in (
+        "/editor",
+        "/editor/article?id=untagged",
+        "/editor/aliases",
+        "/editor/audit",
+        "/editor/overview",
+    ):
         page.goto(path)
         expect(page.locator("main")).to_be_visible()
         wide = page.evaluate("document.documentElement.scrollWidth")

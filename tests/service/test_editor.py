@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -365,3 +366,48 @@ def test_the_readers_preview_may_show_the_sites_pictures_and_no_other_page_does(
         assert keyword.headers["content-security-policy"] == policy
         for other in ("/editor", "/editor/audit", "/editor/aliases"):
             assert "img-src 'self' data:;" in client.get(other).headers["content-security-policy"], other
+
+
+def test_the_overview_draws_the_lists_scores_and_lengths_with_their_numbers(data_dir: Path) -> None:
+    with editor(data_dir) as client:
+        sign_in(client)
+        page = client.get("/editor/overview").text
+        site = page.split('<section class="spread"')[1]
+        assert f"({len(CORPUS)} lists, every article; median score" in site
+        # Each chart is an image with its summary, and its numbers are in a table.
+        assert site.count('role="img" aria-label="Scores of the items shown: ') == 1
+        counts = [
+            int(c)
+            for c in re.findall(
+                r"<td>(\d+)</td>", site.split('<th scope="row">Lists</th>')[1].split("</tr>")[0]
+            )
+        ]
+        assert sum(counts) == len(CORPUS)
+        lengths = [
+            len(client.get(f"/v1/articles/{urllib.parse.quote(a['id'], safe='')}/related").json()["items"])
+            for a in CORPUS
+        ]
+        assert counts == [lengths.count(n) for n in range(11)]
+        assert [m for m in re.findall(r"<h2 id=\"spread-\d+\">Section (\w+)", page)] == [
+            "africa",
+            "business",
+            "world",
+            "sport",
+        ]
+
+
+def test_the_map_names_its_points_and_axes_and_every_point_is_a_link(data_dir: Path) -> None:
+    with editor(data_dir) as client:
+        sign_in(client)
+        page = client.get("/editor/article?id=mali-1").text
+        svg = page.split('<aside aria-labelledby="map-title"')[1].split("</svg>")[0]
+        assert 'role="group"' in svg and 'role="img"' not in svg  # the links inside are not hidden
+        labels = re.findall(r'<a href="/editor/article\?id=[^"]+" aria-label="([^"]+)"', svg)
+        assert "Soldiers seize power in Bamako (this article)" in labels
+        assert any(re.match(r"1\. .+ \(automatic\)$", label) for label in labels)
+        assert 'class="caption' in svg  # titles written beside the points
+        axes = page.split('id="map-axes"')[1].split("</div>")[0]
+        assert re.search(
+            r"<strong>Across</strong> \(\d+% of the differences\): from “.+” on the left to “.+” on the right",
+            axes,
+        )
