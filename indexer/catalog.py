@@ -1076,6 +1076,14 @@ class Catalog:
             )
             return {row[0] for row in rows}
 
+    def all_keyword_edits(self) -> list[tuple[str, KeywordEdit]]:
+        """Every article's keyword fixes, by article id, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT article, keyword, action, author, at FROM keyword_edits ORDER BY article, at, key"
+            ).fetchall()
+        return [(row[0], KeywordEdit(*row[1:])) for row in rows]
+
     def keyword_edits(self, article_id: str) -> list[KeywordEdit]:
         """An article's keyword fixes, oldest first."""
         with self._lock:

@@ -465,23 +465,27 @@ def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 
 
 overrides_app = typer.Typer(
-    cls=_Commands, no_args_is_help=True, help="Editors' pins, blocks and links: export and import them."
+    cls=_Commands,
+    no_args_is_help=True,
+    help="The editors' work (pins, blocks, links, keyword fixes, aliases): export and import it.",
 )
 app.add_typer(overrides_app, name="overrides")
 
 
 @overrides_app.command("export")
 def export_overrides(data_dir: DataDir = None) -> None:
-    """Write every editor's override as JSON lines to stdout (to keep them, or to carry them to a
-    data dir indexed with another model).
+    """Write the editors' work as JSON lines to stdout: every pin, block and link, keyword fix,
+    and confirmed or rejected alias (to keep it, or to carry it to a data dir indexed with another
+    model).
 
     Example: seealso overrides export -d old-data > overrides.jsonl
     """
+    from seealso.indexer import transfer
     from seealso.indexer.store import Store
 
     store = Store.open(settings(data_dir).data_dir)
-    for override in store.catalog.all_overrides():
-        typer.echo(json.dumps(override.to_dict(), ensure_ascii=False))
+    for line in transfer.export(store.catalog):
+        typer.echo(json.dumps(line, ensure_ascii=False))
     store.close()
 
 
@@ -491,14 +495,15 @@ def import_overrides(
     data_dir: DataDir = None,
     wait: Wait = True,
 ) -> None:
-    """Add overrides from an export (replacing those of the same list and target); each is logged.
+    """Add the editors' work from an export: overrides (replacing those of the same list and
+    target), keyword fixes, then aliases; each is logged, by its author in the export.
 
-    Every line is checked as the API checks an override; a bad one is reported with its line
+    Every line is checked as the API checks the same change; a bad one is reported with its line
     number and the rest imported (exit code 3).
 
     Example: seealso overrides import overrides.jsonl -d new-data
     """
-    from seealso.indexer.overrides import Override
+    from seealso.indexer import transfer
     from seealso.indexer.reader import parse_json
     from seealso.indexer.store import Store
 
@@ -517,9 +522,7 @@ def import_overrides(
                 data = parse_json(line)
                 if not isinstance(data, dict):
                     raise ValueError("a line must be a JSON object")
-                key = {name: data[name] for name in ("scope", "source", "target", "action")}
-                override = Override(**key, position=data.get("position"), expires_at=data.get("expires_at"))
-                store.catalog.set_override(override, data.get("author") or "import")
+                transfer.apply(store.catalog, data, "import")
                 imported += 1
             except KeyError as exc:
                 err(f"seealso: rejected line {number}: {exc.args[0]}: is required")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from pathlib import Path
 
@@ -180,6 +181,15 @@ def test_overrides_carry_to_a_data_dir_of_another_model(data_dir: Path, tmp_path
             "/v1/keywords/mali/overrides", json={"target": "cocoa-1", "action": "link"}, headers=AUTH
         )
         assert response.status_code == 201
+        assert client.post("/v1/blocks", json={"target": "cocoa-2"}, headers=AUTH).status_code == 201
+        fix = {"keyword": "Sahel", "action": "add"}
+        assert client.post(path_of("mali-2") + "/keyword-edits", json=fix, headers=AUTH).status_code == 200
+        fix = {"keyword": "junta", "action": "remove"}
+        assert client.post(path_of("mali-2") + "/keyword-edits", json=fix, headers=AUTH).status_code == 200
+        alias = {"keywords": ["ECOWAS", "CEDEAO"], "action": "confirm"}
+        assert client.post("/v1/aliases", json=alias, headers=AUTH).status_code in (200, 201)
+        alias = {"keywords": ["Mali", "Paris"], "action": "reject"}
+        assert client.post("/v1/aliases", json=alias, headers=AUTH).status_code in (200, 201)
     other = tmp_path / "other-model"
     store = Store.open(other, create=True)
     index_articles(
@@ -188,18 +198,45 @@ def test_overrides_carry_to_a_data_dir_of_another_model(data_dir: Path, tmp_path
     store.close()
     runner = CliRunner()
     exported = runner.invoke(app, ["overrides", "export", "-d", str(data_dir)])
-    assert exported.exit_code == 0 and len(exported.stdout.splitlines()) == 3
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert exported.exit_code == 0 and [line["kind"] for line in lines] == [
+        *["override"] * 4,
+        "keyword_edit",
+        "keyword_edit",
+        "alias",
+        "alias_rejection",
+    ]
     bad_line = '{"scope": "article", "source": "mali-1", "target": "x", "action": "star"}\n'
     imported = runner.invoke(
         app, ["overrides", "import", "-", "-d", str(other)], input=exported.stdout + bad_line
     )
     assert imported.exit_code == 3
-    assert "line 4: action: must be one of pin, block, link" in imported.stderr
-    assert "imported 3, rejected 1" in imported.stderr
+    assert "line 9: action: must be one of pin, block, link" in imported.stderr
+    assert "imported 8, rejected 1" in imported.stderr
     with make_client(other, model="test/hashing-32") as client:
         got = ids(client.get(path_of("mali-1") + "/related?k=3"))
         assert got[0] == "olympics" and "mali-2" not in got
         assert "cocoa-1" in ids(client.get("/v1/keywords/mali/articles?k=10"))
+        assert all("cocoa-2" not in ids(client.get(path_of(a["id"]) + "/related?k=10")) for a in CORPUS)
+        fixed = client.get(path_of("mali-2")).json()["keywords"]
+        assert "Sahel" in fixed and "junta" not in fixed
+        edits = client.get(path_of("mali-2") + "/keyword-edits", headers=AUTH).json()
+        assert {(e["keyword"], e["action"], e["author"]) for e in edits["edits"]} == {
+            ("Sahel", "add", "api"),
+            ("junta", "remove", "api"),
+        }
+        groups = client.get("/v1/aliases", headers=AUTH).json()["groups"]
+        assert [(g["key"], g["aliases"]) for g in groups] == [("cedeao", ["ecowas"])]
+    # Everything carried, by its authors: the new data dir exports what the old one did.
+    again = runner.invoke(app, ["overrides", "export", "-d", str(other)])
+
+    def kept(text: str) -> list[dict[str, object]]:
+        return [
+            {k: v for k, v in json.loads(line).items() if k not in ("created_at", "at")}
+            for line in text.splitlines()
+        ]
+
+    assert kept(again.stdout) == kept(exported.stdout)
 
 
 def test_a_deleted_article_leaves_every_list_but_the_log_keeps_it(client: TestClient, data_dir: Path) -> None:
