@@ -373,6 +373,78 @@ class Client:
     def remove_override(self, article_id: str, target: str) -> None:
         self._send("DELETE", f"/v1/articles/{segment(article_id)}/overrides/{segment(target)}")
 
+    def _post(self, path: str, body: Mapping[str, Any]) -> Any:
+        headers = {"Content-Type": "application/json"}
+        return self._json("POST", path, content=_dumps(body).encode(), headers=headers)
+
+    # -- across lists ----------------------------------------------------------------------------
+
+    def blocks(self) -> tuple[Override, ...]:
+        """The articles kept out of every related list and keyword page."""
+        return tuple(_build(Override, o) for o in self._json("GET", "/v1/blocks")["overrides"])
+
+    def block_everywhere(self, target: str, expires_at: str | date | None = None) -> Override:
+        """Keep article `target` out of every related list and keyword page (until `expires_at`)."""
+        return _build(Override, self._post("/v1/blocks", {"target": target, "expires_at": expires_at}))
+
+    def unblock_everywhere(self, target: str) -> None:
+        self._send("DELETE", f"/v1/blocks/{segment(target)}")
+
+    def pin_for_keyword(
+        self, keyword: str, target: str, position: int = 1, expires_at: str | date | None = None
+    ) -> tuple[str, ...]:
+        """Pin `target` in the related list of every article tagged `keyword` now; returns the
+        articles whose lists changed."""
+        body = {"target": target, "position": position, "expires_at": expires_at}
+        return tuple(self._post(f"/v1/keywords/{segment(keyword)}/pins", body)["articles"])
+
+    def unpin_for_keyword(self, keyword: str, target: str) -> tuple[str, ...]:
+        """Take back `pin_for_keyword`; returns the articles whose lists changed."""
+        path = f"/v1/keywords/{segment(keyword)}/pins/{segment(target)}"
+        return tuple(self._json("DELETE", path)["articles"])
+
+    # -- keywords --------------------------------------------------------------------------------
+
+    def find_keywords(self, q: str = "", language: str | None = None, k: int = 10) -> list[dict[str, Any]]:
+        """Keywords in use matching `q` (prefix, word or close spelling), most used first."""
+        params: dict[str, Any] = {"q": q, "k": k, **({"language": language} if language else {})}
+        return list(self._json("GET", "/v1/keywords", params=params)["items"])
+
+    def suggested_keywords(self, article_id: str, k: int = 5) -> list[dict[str, Any]]:
+        """Keywords the article does not carry, from the site's vocabulary, with their evidence."""
+        path = f"/v1/articles/{segment(article_id)}/keywords/suggested"
+        return list(self._json("GET", path, params={"k": k})["items"])
+
+    def keyword_edits(self, article_id: str) -> dict[str, Any]:
+        """The keywords the site sent (`given`), those the article carries, and editors' fixes."""
+        return dict(self._json("GET", f"/v1/articles/{segment(article_id)}/keyword-edits"))
+
+    def edit_keyword(self, article_id: str, keyword: str, action: str) -> dict[str, Any]:
+        """Add or remove a keyword of an article, or reject it as a suggestion (kept across
+        reindexing); returns what `keyword_edits` does."""
+        body = {"keyword": keyword, "action": action}
+        return dict(self._post(f"/v1/articles/{segment(article_id)}/keyword-edits", body))
+
+    def undo_keyword_edit(self, article_id: str, keyword: str) -> None:
+        self._send("DELETE", f"/v1/articles/{segment(article_id)}/keyword-edits/{segment(keyword)}")
+
+    def aliases(self) -> list[dict[str, Any]]:
+        """The confirmed alias groups, with each language's name."""
+        return list(self._json("GET", "/v1/aliases")["groups"])
+
+    def suggested_aliases(self, limit: int = 20) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/v1/aliases/suggested", params={"limit": limit})["items"])
+
+    def confirm_alias(self, one: str, other: str) -> list[dict[str, Any]]:
+        """Make two keywords one; returns the alias groups."""
+        return list(self._post("/v1/aliases", {"keywords": [one, other], "action": "confirm"})["groups"])
+
+    def reject_alias(self, one: str, other: str) -> None:
+        self._post("/v1/aliases", {"keywords": [one, other], "action": "reject"})
+
+    def separate_alias(self, keyword: str) -> None:
+        self._send("DELETE", f"/v1/aliases/{segment(keyword)}")
+
     # -- the change feed ----------------------------------------------------------------------------
 
     def changes(self, since: int = 0, limit: int = 1000) -> Changes:

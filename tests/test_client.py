@@ -213,6 +213,44 @@ def test_overrides(api: Client) -> None:
         api.remove_override("mali-1", "cocoa-2")
 
 
+def test_blocks_and_pins_across_lists(api: Client) -> None:
+    showing = [a for a in ("mali-1", "mali-2") if "mali-3" in ids(api.related(a, k=5).items)]
+    assert showing == ["mali-1", "mali-2"]
+    blocked = api.block_everywhere("mali-3", expires_at="2999-01-01")
+    assert (blocked.scope, blocked.target, blocked.author) == ("site", "mali-3", "api")
+    assert all("mali-3" not in ids(api.related(a, k=5).items) for a in showing)
+    assert [o.target for o in api.blocks()] == ["mali-3"]
+    api.unblock_everywhere("mali-3")
+    assert api.blocks() == () and all("mali-3" in ids(api.related(a, k=5).items) for a in showing)
+    assert api.pin_for_keyword("cocoa", "mali-3", position=1) == ("cocoa-1", "cocoa-2")
+    assert all(api.related(a, k=3).items[0].id == "mali-3" for a in ("cocoa-1", "cocoa-2"))
+    assert api.unpin_for_keyword("cocoa", "mali-3") == ("cocoa-1", "cocoa-2")
+    with pytest.raises(NotFound):
+        api.unpin_for_keyword("cocoa", "mali-3")
+
+
+def test_keyword_fixes_and_aliases(api: Client, base: str) -> None:
+    assert api.find_keywords("mal") == raw(base, "/v1/keywords", q="mal", k=10)["items"]
+    expected = raw(base, "/v1/articles/mali-3/keywords/suggested", k=3)["items"]
+    assert api.suggested_keywords("mali-3", k=3) == expected
+    fixed = api.edit_keyword("mali-3", "Bamako", "add")
+    assert fixed["keywords"] == ["Mali", "Bamako"] and [e["keyword"] for e in fixed["edits"]] == ["Bamako"]
+    assert api.article("mali-3").keywords == ("Mali", "Bamako")
+    api.undo_keyword_edit("mali-3", "Bamako")
+    assert api.keyword_edits("mali-3")["keywords"] == ["Mali"]
+    groups = api.confirm_alias("ECOWAS", "junta")
+    assert [sorted([g["key"], *g["aliases"]]) for g in groups] == [["ecowas", "junta"]]
+    assert api.aliases() == groups
+    api.separate_alias("junta")
+    assert api.aliases() == []
+    with pytest.raises(InvalidRequest):
+        api.confirm_alias("Mali", "MALI")
+    api.reject_alias("cocoa", "Mali")
+    assert all({k.lower() for k in s["keywords"]} != {"cocoa", "mali"} for s in api.suggested_aliases(50))
+    with pytest.raises(NotFound):
+        api.separate_alias("cocoa")
+
+
 def test_changes_after_a_put(api: Client) -> None:
     since = api.changes().seq
     api.upsert({"id": "feed/1", "title": "Bamako junta news", "body": "Mali junta Bamako coup"})
