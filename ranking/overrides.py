@@ -174,32 +174,29 @@ def pin_for_keyword(
     """Pin article `target` at `position` in the related list of every article tagged `keyword`
     now (the target's own article aside), in one transaction: one pin, and one log entry, a list.
     Articles tagged later are not changed."""
-    if catalog.keyword_name(keyword) is None:
-        raise KeywordNotFound(keyword)
+    sources = _tagged(catalog, keyword)
     if catalog.get(target) is None:
         raise InvalidOverride(f"target: no article {target!r}")
-    sources = [
-        e.article.id for e in catalog.get_by_vids(catalog.vids_with_keyword(keyword), bodies=False).values()
-    ]
-    batch = [
-        Override("article", s, target, "pin", position, expires_at) for s in sorted(sources) if s != target
-    ]
+    batch = [Override("article", s, target, "pin", position, expires_at) for s in sources if s != target]
     return catalog.set_overrides(batch, author)
 
 
 def unpin_for_keyword(catalog: Catalog, keyword: str, target: str, *, author: str) -> list[AuditEntry]:
     """Remove the pins of `target` from the related lists of the articles tagged `keyword`."""
-    if catalog.keyword_name(keyword) is None:
-        raise KeywordNotFound(keyword)
-    sources = [
-        e.article.id for e in catalog.get_by_vids(catalog.vids_with_keyword(keyword), bodies=False).values()
-    ]
     keys = [
         ("article", s, target)
-        for s in sorted(sources)
+        for s in _tagged(catalog, keyword)
         if any(o.target == target and o.action == "pin" for o in catalog.overrides("article", s))
     ]
     return catalog.remove_overrides(keys, author)
+
+
+def _tagged(catalog: Catalog, keyword: str) -> list[str]:
+    """The ids of the articles tagged `keyword` (or an alias of it), sorted."""
+    if catalog.keyword_name(keyword) is None:
+        raise KeywordNotFound(keyword)
+    entries = catalog.get_by_vids(catalog.vids_with_keyword(keyword), bodies=False)
+    return sorted(e.article.id for e in entries.values())
 
 
 def described(catalog: Catalog, scope: str, source: str) -> list[dict[str, Any]]:
