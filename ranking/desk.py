@@ -1,7 +1,7 @@
 """What needs an editor's attention, for the editor's home (the desk): untagged articles with
 strong keyword suggestions, manual links that score weakly, pins and links that expire soon,
-alias pairs waiting for a decision, the articles kept out of every list, and the newest articles
-with how long their related list is.
+alias pairs waiting for a decision, keywords that may mix two subjects, the articles kept out of
+every list, and the newest articles with how long their related list is.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from seealso.indexer.overrides import Override
 from seealso.ranking.aliases import AliasSuggestion, suggest_aliases
 from seealso.ranking.keywords import Keywords
 from seealso.ranking.related import LinkCheck, Ranker
+from seealso.ranking.splits import Split, suggest_splits
 from seealso.ranking.suggestions import KeywordSuggester, SuggestedKeyword
 
 STRONG_SUGGESTION = 0.5  # a suggested keyword's score from which an untagged article is listed
@@ -33,6 +34,7 @@ class Desk:
     aliases: list[AliasSuggestion] = field(default_factory=list)
     newest: list[tuple[Entry, int]] = field(default_factory=list)  # with their list's length
     everywhere: list[Override] = field(default_factory=list)  # blocked from every list
+    splits: list[Split] = field(default_factory=list)  # keywords that may mix two subjects
 
 
 def desk(ranker: Ranker, keywords: Keywords, *, now: datetime | None = None, shown: int = 10) -> Desk:
@@ -67,5 +69,6 @@ def desk(ranker: Ranker, keywords: Keywords, *, now: datetime | None = None, sho
         key=lambda o: o.expires_at or "",
     )
     found.everywhere = [o for o in catalog.all_overrides() if o.scope == "site" and o.active(stamp)]
+    found.splits = suggest_splits(keywords, shown)
     found.aliases = [s for s in suggest_aliases(keywords, 50) if s.score >= STRONG_ALIAS][:shown]
     return found

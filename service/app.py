@@ -194,6 +194,7 @@ OPERATION_IDS = {
     "add_block": "blockEverywhere",
     "remove_block": "unblockEverywhere",
     "pin_for_keyword": "pinForKeyword",
+    "keyword_split": "getKeywordSplit",
     "unpin_for_keyword": "unpinForKeyword",
 }
 

@@ -242,6 +242,30 @@ class OverridesOut(BaseModel):
     overrides: list[OverrideOut]
 
 
+class SplitExample(BaseModel):
+    id: str
+    title: str
+
+
+class SplitGroup(BaseModel):
+    size: int = Field(description="Articles of the group (among those looked at: 400 at most).")
+    keywords: list[str] = Field(description="Keywords its articles carry more than the other group's.")
+    examples: list[SplitExample] = Field(description="The articles nearest the group's centre.")
+
+
+class KeywordSplit(BaseModel):
+    keyword: str
+    articles: int
+    strength: float = Field(description="Prediction strength of the two groups, 0 to 1.")
+    suggested: bool = Field(description="Strong enough (0.9) to suggest splitting the keyword.")
+    groups: list[SplitGroup]
+
+
+class KeywordSplitOut(BaseModel):
+    keyword: str
+    split: KeywordSplit | None = Field(description="None for a keyword with fewer than 16 articles.")
+
+
 class BlockIn(BaseModel):
     target: str = Field(min_length=1, description="The article id to keep out of every list.")
     expires_at: str | None = Field(None, description="ISO 8601 date or date-time; a date means its end.")

@@ -33,6 +33,7 @@ from seealso.ranking import Ranker, overrides
 from seealso.ranking.aliases import suggest_aliases
 from seealso.ranking.desk import desk
 from seealso.ranking.overview import SHORT, Overview, overview
+from seealso.ranking.splits import split
 from seealso.ranking.suggestions import KeywordSuggester
 from seealso.service import fragment
 from seealso.service.deps import HeavyRequests
@@ -329,8 +330,9 @@ def keyword_page(
         return _go("/editor", error=str(exc))
     found = _ranker(request).search(find, 10).items if find.strip() else []
     preview = fragment.render_json(keywords.articles_page(name, k).json, "keyword")
+    mixed = split(keywords, name)
     return _with_pictures(_page(
-        request, "keyword.html", session, preview=Markup(preview.decode()),
+        request, "keyword.html", session, preview=Markup(preview.decode()), split=mixed,
         keyword_choices=keywords.vocabulary().search("", None, KEYWORD_CHOICES),
         name=articles.keyword, tagged=articles.tagged, items=articles.items, related=related, k=k,
         find=find, found=found,

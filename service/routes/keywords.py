@@ -1,4 +1,5 @@
-"""/v1/keywords: finding a keyword, the article list of a keyword page, and related keywords."""
+"""/v1/keywords: finding a keyword, the article list of a keyword page, related keywords, and
+whether a keyword mixes two subjects."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from starlette.concurrency import run_in_threadpool
 
 from seealso.indexer.article import keyword_key
 from seealso.ranking.related import tag
+from seealso.ranking.splits import split
 from seealso.service import fragment
 from seealso.service.caching import cached_json
 from seealso.service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
 from seealso.service.middleware import decoded
-from seealso.service.schemas import Error, KeywordArticlesOut, KeywordsOut, RelatedKeywordsOut
+from seealso.service.schemas import (
+    Error,
+    KeywordArticlesOut,
+    KeywordsOut,
+    KeywordSplitOut,
+    RelatedKeywordsOut,
+)
 
 router = APIRouter(prefix="/v1/keywords", tags=["keywords"])
 
@@ -88,3 +96,14 @@ def related_keywords(
     shown = [tag("keyword", keyword_key(i.keyword)) for i in items]
     tags = " ".join([tag("keyword_related", key), tag("keyword", key), *shown])
     return cached_json(request, payload, settings.cache_max_age, tags)
+
+
+@router.get("/{keyword}/split", response_model=KeywordSplitOut, responses={404: {"model": Error}})
+def keyword_split(keyword: str, keywords: KeywordsDep) -> dict[str, object]:
+    """Whether the keyword's articles fall into two clear groups (two subjects under one name):
+    its articles split in two, the split's prediction strength (near 1: the same two groups come
+    out of either half of its articles), `suggested` from 0.9, and each group's telling keywords
+    and articles nearest its centre. `split` is null for a keyword with fewer than 16 articles."""
+    name = decoded(keyword)
+    found = split(keywords, name)
+    return {"keyword": keywords.display_name(name), "split": found.to_dict() if found else None}

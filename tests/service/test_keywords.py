@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +222,60 @@ def test_a_keyword_an_editor_removed_is_not_suggested_again(client: TestClient) 
     assert (
         again.status_code == 422 and again.json()["message"] == "keyword: the article already carries 'Mali'"
     )
+
+
+def test_a_keyword_of_two_subjects_is_said_to_mix_them(client: TestClient) -> None:
+    words = {
+        "mali": "Mali junta coup soldiers Bamako sanctions",
+        "cocoa": "cocoa prices farmers harvest chocolate",
+    }
+    batch = "".join(
+        json.dumps(
+            {
+                "id": f"{topic}-x{n}",
+                "title": f"{topic} {n}",
+                "body": f"{text} note{n}",
+                "keywords": ["Africa"],
+            }
+        )
+        + "\n"
+        for topic, text in words.items()
+        for n in range(10)
+    )
+    headers = {**AUTH, "Content-Type": "application/x-ndjson"}
+    assert client.post("/v1/articles:batch", content=batch, headers=headers).status_code == 200
+    found = client.get("/v1/keywords/africa/split").json()
+    assert found["keyword"] == "Africa" and found["split"]["suggested"] and found["split"]["articles"] == 20
+    groups = found["split"]["groups"]
+    assert sorted({e["id"].split("-")[0] for e in g["examples"]} for g in groups) == [{"cocoa"}, {"mali"}]
+    assert client.get("/v1/keywords/cocoa/split").json() == {"keyword": "cocoa", "split": None}  # one article
+    missing = client.get("/v1/keywords/nothing/split")
+    assert missing.status_code == 404 and "nothing" in missing.json()["message"]
+
+
+def test_the_editor_shows_a_keyword_that_mixes_two_subjects(tmp_path: Path) -> None:
+    words = {
+        "mali": "Mali junta coup soldiers Bamako sanctions",
+        "cocoa": "cocoa prices farmers harvest chocolate",
+    }
+    records = RECORDS + [
+        {
+            "id": f"{topic}-x{n}",
+            "title": f"{topic} story {n}",
+            "body": f"{text} note{n}",
+            "keywords": ["Africa"],
+        }
+        for topic, text in words.items()
+        for n in range(10)
+    ]
+    indexed_dir(tmp_path, records)
+    settings = Settings(
+        data_dir=tmp_path / "data", model="test/hashing", editor_public_read=True, min_score=0
+    )
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/editor/keyword?name=Africa").text
+        assert "It may mix two subjects" in page
+        assert page.count("10 articles") == 2 and "cocoa story" in page and "mali story" in page
+        desk = client.get("/editor").text.split('id="splits-title"')[1].split("</section>")[0]
+        assert "(1)" in desk and ">Africa</a>" in desk
+        assert "It may mix" not in client.get("/editor/keyword?name=Mali").text
