@@ -59,6 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **os.environ, **NEUTRAL_RULES,
         "SEEALSO_PORT": str(free_port()), "SEEALSO_DATA_DIR": str(root / "data"), "SEEALSO_MODEL": "test/hashing",
         "SEEALSO_API_TOKEN": TOKEN, "SEEALSO_EDITOR_USERS": json.dumps({"alice": "wonderland"}),
+        # Keyword statistics follow every write: a test reads suggestions right after a change.
+        "SEEALSO_KEYWORD_REFRESH_SECONDS": "0",
     }  # fmt: skip
     with serving(env) as base:
         yield base
