@@ -208,6 +208,10 @@ class KeywordEdit:
     at: str
 
 
+# Whether a batch of override changes may change one list, from the override it has (or None).
+Changeable = Callable[[editing.Override | None], bool]
+
+
 @dataclass(frozen=True)
 class Write:
     """One article to upsert; `vector` is None when only its metadata changed."""
@@ -667,16 +671,24 @@ class Catalog:
         assert entry is not None
         return entry
 
-    def set_overrides(self, batch: Sequence[editing.Override], author: str) -> list[editing.AuditEntry]:
-        """Store every override of `batch` in one transaction (all or none), each change logged."""
+    def set_overrides(
+        self, batch: Sequence[editing.Override], author: str, when: Changeable | None = None
+    ) -> list[editing.AuditEntry]:
+        """Store the overrides of `batch` in one transaction, each change logged; with `when`,
+        only those whose stored override (None if none) it accepts, as read in the transaction."""
         now = utc_now()
         valid = [editing.validate(dataclasses.replace(o, author=author, created_at=now)) for o in batch]
-        done = self._changes(now, author, "set", [((o.scope, o.source, o.target), o) for o in valid])
+        done = self._changes(
+            now, author, "set", [((o.scope, o.source, o.target), o) for o in valid], when=when
+        )
         return [entry for entry in done if entry is not None]
 
-    def remove_overrides(self, keys: Sequence[tuple[str, str, str]], author: str) -> list[editing.AuditEntry]:
-        """Remove the overrides of `keys` (scope, source, target) in one transaction."""
-        done = self._changes(utc_now(), author, "remove", [(key, None) for key in keys])
+    def remove_overrides(
+        self, keys: Sequence[tuple[str, str, str]], author: str, when: Changeable | None = None
+    ) -> list[editing.AuditEntry]:
+        """Remove the overrides of `keys` (scope, source, target) in one transaction; with `when`,
+        only those it accepts, as read in the transaction."""
+        done = self._changes(utc_now(), author, "remove", [(key, None) for key in keys], when=when)
         return [entry for entry in done if entry is not None]
 
     def override_targets_since(self, version: int, scope: str) -> list[str]:
@@ -731,15 +743,19 @@ class Catalog:
         change: str,
         batch: Sequence[tuple[tuple[str, str, str], editing.Override | None]],
         force: bool = False,
+        when: Changeable | None = None,
     ) -> list[editing.AuditEntry | None]:
-        """Make each key's override its `after` in one transaction; None for a removal of nothing."""
+        """Make each key's override its `after` in one transaction (where `when` accepts the
+        override stored before); None for a change not made."""
         done: list[editing.AuditEntry | None] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for key, after in batch:
                     before = editing.get(self._db, *key)
-                    if before is None and after is None and not force:
+                    if (before is None and after is None and not force) or (
+                        when is not None and not when(before)
+                    ):
                         done.append(None)
                         continue
                     editing.put(self._db, after, *key)

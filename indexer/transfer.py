@@ -6,13 +6,15 @@ overrides import` reads them.
 A line is a JSON object; its `kind` says what it holds (a line without one is an override, as
 exports wrote before keyword fixes and aliases were carried):
 
-    {"kind": "override", "scope": "article", "source": "a", "target": "b", "action": "pin", ...}
     {"kind": "keyword_edit", "article": "a", "keyword": "Sahel", "action": "add", "author": "ed"}
-    {"kind": "alias", "keyword": "cedeao", "alias_of": "ecowas", "author": "ed"}
-    {"kind": "alias_rejection", "keywords": ["junta", "junte"], "author": "ed"}
+    {"kind": "alias", "keyword": "cedeao", "alias_of": "ecowas"}
+    {"kind": "alias_rejection", "keywords": ["junta", "junte"]}
+    {"kind": "override", "scope": "article", "source": "a", "target": "b", "action": "pin", ...}
 
-Aliases come after keyword fixes, so that a group forms over the keywords articles carry once
-fixed. Importing checks each line as the API checks the same change.
+In that order: aliases after keyword fixes, so that a group forms over the keywords articles
+carry once fixed, and overrides last, their keywords stored under the keys of the groups they
+belong to in the new data dir (as the lists look them up). Each line is checked as the catalog
+checks the same change; an alias line is logged as the importer's (groups keep no author).
 """
 
 from __future__ import annotations
@@ -27,9 +29,7 @@ KINDS = ("override", "keyword_edit", "alias", "alias_rejection")
 
 
 def export(catalog: Catalog) -> Iterator[dict[str, Any]]:
-    """Every piece of the editors' work, overrides first, as the lines `apply` takes."""
-    for override in catalog.all_overrides():
-        yield {"kind": "override", **override.to_dict()}
+    """Every piece of the editors' work, in the order `apply` takes it (see the module)."""
     for article, edit in catalog.all_keyword_edits():
         yield {"kind": "keyword_edit", "article": article, "keyword": edit.keyword, "action": edit.action,
                "author": edit.author, "at": edit.at}  # fmt: skip
@@ -38,6 +38,8 @@ def export(catalog: Catalog) -> Iterator[dict[str, Any]]:
             yield {"kind": "alias", "keyword": member, "alias_of": key}
     for a, b in sorted(catalog.rejected_aliases()):
         yield {"kind": "alias_rejection", "keywords": [a, b]}
+    for override in catalog.all_overrides():
+        yield {"kind": "override", **override.to_dict()}
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -59,6 +61,10 @@ def apply(catalog: Catalog, data: dict[str, Any], author: str) -> str:
     who = given or author
     if kind == "override":
         key = {name: _text(data, name) for name in ("scope", "source", "target", "action")}
+        if key["scope"] in ("keyword", "keyword_related"):  # under its alias group's key
+            key["source"] = catalog.canonical_key(key["source"])
+        if key["scope"] == "keyword_related":
+            key["target"] = catalog.canonical_key(key["target"])
         override = Override(**key, position=data.get("position"), expires_at=data.get("expires_at"))
         catalog.set_override(override, who)
     elif kind == "keyword_edit":

@@ -22,6 +22,7 @@ T = TypeVar("T")
 
 ORIGINS = {"pin": "pinned", "link": "linked"}
 EDITOR_FIELDS = ("action", "position", "expires_at", "author", "created_at")
+MAX_BULK = 2000  # lists one bulk change reaches, at most (each is a page for the change feed)
 __all__ = [
     "EVERYWHERE",
     "SCOPES",
@@ -66,7 +67,8 @@ def active_edits(catalog: Catalog, scope: str, source: str) -> Edits:
     everywhere: frozenset[str] = frozenset()
     if scope in ("article", "keyword"):
         everywhere = frozenset(o.target for o in catalog.overrides("site", EVERYWHERE) if o.active(now))
-        everywhere -= {source}  # an article's own list is not a list it appears in
+        if scope == "article":
+            everywhere -= {source}  # an article's own list is not a list it appears in
     if not found and not everywhere:
         return NO_EDITS
     blocked = frozenset(o.target for o in found if o.action == "block") | everywhere
@@ -172,30 +174,34 @@ def pin_for_keyword(
     author: str,
 ) -> list[AuditEntry]:
     """Pin article `target` at `position` in the related list of every article tagged `keyword`
-    now (the target's own article aside), in one transaction: one pin, and one log entry, a list.
-    Articles tagged later are not changed."""
+    now, in one transaction: one pin, and one log entry, a list. Left as they are: the target's
+    own list, and lists where an editor blocked or linked the target (a pin there is replaced).
+    Articles tagged later are not changed. At most MAX_BULK lists."""
     sources = _tagged(catalog, keyword)
     if catalog.get(target) is None:
         raise InvalidOverride(f"target: no article {target!r}")
     batch = [Override("article", s, target, "pin", position, expires_at) for s in sources if s != target]
-    return catalog.set_overrides(batch, author)
+    return catalog.set_overrides(batch, author, when=lambda before: before is None or before.action == "pin")
 
 
 def unpin_for_keyword(catalog: Catalog, keyword: str, target: str, *, author: str) -> list[AuditEntry]:
     """Remove the pins of `target` from the related lists of the articles tagged `keyword`."""
-    keys = [
-        ("article", s, target)
-        for s in _tagged(catalog, keyword)
-        if any(o.target == target and o.action == "pin" for o in catalog.overrides("article", s))
-    ]
-    return catalog.remove_overrides(keys, author)
+    keys = [("article", s, target) for s in _tagged(catalog, keyword)]
+    return catalog.remove_overrides(
+        keys, author, when=lambda before: before is not None and before.action == "pin"
+    )
 
 
 def _tagged(catalog: Catalog, keyword: str) -> list[str]:
-    """The ids of the articles tagged `keyword` (or an alias of it), sorted."""
+    """The ids of the articles tagged `keyword` (or an alias of it), sorted; at most MAX_BULK."""
     if catalog.keyword_name(keyword) is None:
         raise KeywordNotFound(keyword)
-    entries = catalog.get_by_vids(catalog.vids_with_keyword(keyword), bodies=False)
+    vids = catalog.vids_with_keyword(keyword)
+    if len(vids) > MAX_BULK:
+        raise InvalidOverride(
+            f"keyword: {len(vids)} articles carry it; a bulk change reaches at most {MAX_BULK} lists"
+        )
+    entries = catalog.get_by_vids(vids, bodies=False)
     return sorted(e.article.id for e in entries.values())
 
 

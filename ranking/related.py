@@ -393,7 +393,7 @@ class Ranker:
         pool += extra
         lexical = LexicalSearch(tuple(words[0]), tuple(words[1]), depth + len(taken), lexical_found)
         automatic, translations, (deepest, searched, inert) = self._list(
-            pool, vector, source, entry, k, rules, now
+            pool, vector, source, entry, k, rules, now, hidden=edits.everywhere
         )
         placed = [
             (o, self._editor_item(entry, vector, source, o))
@@ -540,12 +540,14 @@ class Ranker:
         rules: ListRules,
         now: datetime | None,
         scales: dict[str, tuple[float, float]] | None = None,
+        hidden: frozenset[str] = frozenset(),
     ) -> tuple[list[RelatedItem], tuple[Article, ...], tuple[float, set[int], bool]]:
         """The list made of a candidate `pool`: scored, one item a story, then shaped by the rules;
         the source article's own translations; and what the search for its translations read
         (`_stories`).
         `source` is the source's profile, or a function of a candidate's language that gives it,
-        and `scales` the dense calibration (`Scorer.query_scales`), for a search."""
+        and `scales` the dense calibration (`Scorer.query_scales`), for a search. Articles of
+        `hidden` (blocked from every list) are not named as any item's other editions either."""
         article = source_entry.article if source_entry is not None else None
         candidates = self._score(pool, source, scales)
         candidates, own, searched = self._stories(candidates, source_entry, vector, len(pool))
@@ -581,9 +583,14 @@ class Ranker:
             if c.moved:
                 reasons["moved_by"] = c.moved
                 reasons["moves"] = c.moves  # places up (or down) by rule: why order and scores differ
-            translations = tuple(others[v].article for v in c.translations if v in others)
+            translations = tuple(
+                others[v].article
+                for v in c.translations
+                if v in others and others[v].article.id not in hidden
+            )
             items.append(RelatedItem(entry.article, c.score, reasons, translations=translations))
-        return items, tuple(others[v].article for v in own if v in others), searched
+        editions = tuple(others[v].article for v in own if v in others and others[v].article.id not in hidden)
+        return items, editions, searched
 
     def _stories(
         self, candidates: list[Candidate], source: Entry | None, vector: np.ndarray, depth: int

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -136,7 +137,10 @@ def without_languages(vectors: np.ndarray, languages: list[str]) -> np.ndarray:
     return out
 
 
-_made: OrderedDict[tuple[int, int, str, int], Split | None] = OrderedDict()  # by statistics state
+# The splits made, by Keywords (a weak key: none outlives its Keywords), then by statistics state.
+_made: weakref.WeakKeyDictionary[Keywords, OrderedDict[tuple[int, str, int], Split | None]] = (
+    weakref.WeakKeyDictionary()
+)
 _made_lock = threading.Lock()
 KEPT = 512
 
@@ -147,16 +151,17 @@ def split(keywords: Keywords, keyword: str, *, seed: int = 0) -> Split | None:
     statistics are (they refresh at most every SEEALSO_KEYWORD_REFRESH_SECONDS), so that a busy
     site's writes do not make every desk and keyword page compute it again."""
     catalog = keywords.store.catalog
-    key = (id(keywords), keywords.stats().seq, catalog.canonical_key(keyword), seed)
+    key = (keywords.stats().seq, catalog.canonical_key(keyword), seed)
     with _made_lock:
-        if key in _made:
-            _made.move_to_end(key)
-            return _made[key]
+        kept = _made.setdefault(keywords, OrderedDict())
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
     made = _split(keywords, keyword, seed)
     with _made_lock:
-        _made[key] = made
-        while len(_made) > KEPT:
-            _made.popitem(last=False)
+        kept[key] = made
+        while len(kept) > KEPT:
+            kept.popitem(last=False)
     return made
 
 
@@ -173,6 +178,10 @@ def _split(keywords: Keywords, keyword: str, seed: int) -> Split | None:
     sample = np.sort(rng.choice(np.asarray(vids, dtype=np.int64), size=min(SAMPLE, len(vids)), replace=False))
     held, vectors = store.vectors(sample)
     entries = catalog.get_by_vids(held.tolist(), bodies=False)
+    kept = np.asarray([int(v) in entries for v in held], dtype=bool)  # deleted meanwhile: left out
+    held, vectors = held[kept], vectors[kept]
+    if len(held) < MIN_ARTICLES:
+        return None
     vectors = without_languages(vectors, [entries[int(v)].article.language for v in held])
     centres = two_groups(vectors, rng)
     if centres is None:
@@ -209,7 +218,10 @@ def suggest_splits(keywords: Keywords, limit: int = 10, looked_at: int = 12) -> 
     for index in order.tolist():
         if stats.counts[index] < MIN_ARTICLES:
             break
-        made = split(keywords, stats.keys[index])
+        try:
+            made = split(keywords, stats.keys[index])
+        except KeywordNotFound:  # gone since the statistics were made
+            continue
         if made is not None and made.suggested:
             found.append(made)
     return sorted(found, key=lambda s: -s.strength)[:limit]

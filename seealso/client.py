@@ -428,6 +428,11 @@ class Client:
     def undo_keyword_edit(self, article_id: str, keyword: str) -> None:
         self._send("DELETE", f"/v1/articles/{segment(article_id)}/keyword-edits/{segment(keyword)}")
 
+    def keyword_split(self, keyword: str) -> dict[str, Any] | None:
+        """Whether the keyword's articles fall into two clear groups (None below 16 articles)."""
+        split: dict[str, Any] | None = self._json("GET", f"/v1/keywords/{segment(keyword)}/split")["split"]
+        return split
+
     def aliases(self) -> list[dict[str, Any]]:
         """The confirmed alias groups, with each language's name."""
         return list(self._json("GET", "/v1/aliases")["groups"])

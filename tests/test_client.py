@@ -249,6 +249,9 @@ def test_keyword_fixes_and_aliases(api: Client, base: str) -> None:
     assert all({k.lower() for k in s["keywords"]} != {"cocoa", "mali"} for s in api.suggested_aliases(50))
     with pytest.raises(NotFound):
         api.separate_alias("cocoa")
+    assert api.keyword_split("Mali") is None  # too few articles to judge
+    with pytest.raises(NotFound):
+        api.keyword_split("nothing")
 
 
 def test_changes_after_a_put(api: Client) -> None:

@@ -7,7 +7,7 @@ its stored stamp in a `<time datetime>` for tools and for the reader's own softw
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -51,6 +51,11 @@ def negotiate(header: str | None) -> Locale:
     return Locale.parse(DEFAULT)
 
 
+def _tag(where: Locale) -> str:
+    """The BCP 47 tag of a locale, for `lang`."""
+    return "-".join(part for part in (where.language, where.territory) if part)
+
+
 def _locale(context: Any) -> Locale:
     request = context.get("request")
     return negotiate(request.headers.get("accept-language") if request is not None else None)
@@ -69,7 +74,22 @@ def day(context: Any, stamp: str | None) -> Markup:
         when = dates.parse(stamp)
     except dates.InvalidDate:
         return Markup(escape(stamp))
-    return Markup('<time datetime="{}">{}</time>').format(stamp, day_of(when, _locale(context)))
+    where = _locale(context)
+    return Markup('<time datetime="{}" lang="{}">{}</time>').format(stamp, _tag(where), day_of(when, where))
+
+
+@pass_context
+def last_day(context: Any, stamp: str | None) -> Markup:
+    """An end stamp as the last day it covers: an override "until 2 Dec" ends at the start of
+    3 Dec (`indexer.overrides.expiry`), which is shown as 2 Dec."""
+    if not stamp:
+        return Markup("")
+    try:
+        when = dates.parse(stamp) - timedelta(seconds=1)
+    except (dates.InvalidDate, OverflowError):
+        return Markup(escape(stamp))
+    where = _locale(context)
+    return Markup('<time datetime="{}" lang="{}">{}</time>').format(stamp, _tag(where), day_of(when, where))
 
 
 @pass_context
@@ -86,4 +106,4 @@ def moment(context: Any, stamp: str | None) -> Markup:
     text = str(joined).format(
         format_time(when, "short", tzinfo=when.tzinfo, locale=where), day_of(when, where)
     )
-    return Markup('<time datetime="{}">{} UTC</time>').format(stamp, text)
+    return Markup('<time datetime="{}" lang="{}">{} UTC</time>').format(stamp, _tag(where), text)

@@ -12,6 +12,7 @@ import io
 import secrets
 import threading
 import urllib.parse
+import weakref
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,7 +80,7 @@ def keyword_url(name: str, **more: object) -> str:
 
 
 templates.env.globals.update(article_url=article_url, keyword_url=keyword_url, map_size=SIZE)
-templates.env.filters.update(day=locale.day, moment=locale.moment)
+templates.env.filters.update(day=locale.day, last_day=locale.last_day, moment=locale.moment)
 
 
 # -- who is looking -------------------------------------------------------------------------------
@@ -393,19 +394,25 @@ def keyword_pins(
     session = _writer(request, csrf)
     catalog = _store(request).catalog
     try:
+        place = int(position or 1)
+    except ValueError:
+        return _go(_back(back), error="position: a whole number")
+    try:
         if action == "pin":
             done = overrides.pin_for_keyword(
-                catalog, keyword, target, position=int(position or 1), expires_at=expires_at or None,
-                author=session.user,
-            )  # fmt: skip
+                catalog, keyword, target, position=place, expires_at=expires_at or None, author=session.user
+            )
         elif action == "unpin":
             done = overrides.unpin_for_keyword(catalog, keyword, target, author=session.user)
         else:
             raise InvalidOverride(f"action: pin or unpin, not {action!r}")
-    except ValueError:
-        return _go(_back(back), error="position: a whole number")
     except SeealsoError as exc:
         return _go(_back(back), error=str(exc))
+    if not done and action == "pin":
+        return _go(
+            _back(back),
+            error=f"no list to pin {target!r} in: each is its own, or an editor blocked or linked it there",
+        )
     if not done:
         return _go(_back(back), error=f"no pin of {target!r} to take back in these lists")
     return _go(_back(back), done=done[-1].id, bulk=len(done), error=None)
@@ -512,7 +519,8 @@ def change_alias(
 # -- the overview ---------------------------------------------------------------------------------
 
 SCORE_EDGES = [round(0.05 * i, 2) for i in range(21)]
-_overviews: dict[tuple[int, int, int], Overview] = {}  # the last one made, by catalog state
+# The last overview made for a ranker (a weak key), with the catalog state it was made at.
+_overviews: weakref.WeakKeyDictionary[Ranker, tuple[tuple[int, int], Overview]] = weakref.WeakKeyDictionary()
 _overviews_lock = threading.Lock()
 
 
@@ -522,13 +530,13 @@ def overview_page(request: Request) -> HTMLResponse:
     session = _reader(request)
     ranker = _ranker(request)
     catalog = ranker.store.catalog
-    key = (id(ranker), catalog.seq(), catalog.overrides_version())
+    state = (catalog.seq(), catalog.overrides_version())
     with _overviews_lock:  # one at a time: each costs up to its time budget
-        found = _overviews.get(key)
-        if found is None:
-            found = overview(ranker)
-            _overviews.clear()
-            _overviews[key] = found
+        made = _overviews.get(ranker)
+        if made is None or made[0] != state:
+            made = (state, overview(ranker))
+            _overviews[ranker] = made
+    found = made[1]
     k = found.k
     length_edges = [n - 0.5 for n in range(k + 2)]
     charts = [

@@ -3,9 +3,10 @@ whether a keyword mixes two subjects."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -14,7 +15,7 @@ from seealso.ranking.related import tag
 from seealso.ranking.splits import split
 from seealso.service import fragment
 from seealso.service.caching import cached_json
-from seealso.service.deps import LIST_PARAMETERS, K, KeywordsDep, ListQueryDep, SettingsDep
+from seealso.service.deps import LIST_PARAMETERS, HeavyRequests, K, KeywordsDep, ListQueryDep, SettingsDep
 from seealso.service.middleware import decoded
 from seealso.service.schemas import (
     Error,
@@ -98,12 +99,30 @@ def related_keywords(
     return cached_json(request, payload, settings.cache_max_age, tags)
 
 
-@router.get("/{keyword}/split", response_model=KeywordSplitOut, responses={404: {"model": Error}})
-def keyword_split(keyword: str, keywords: KeywordsDep) -> dict[str, object]:
+@router.get(
+    "/{keyword}/split",
+    response_model=KeywordSplitOut,
+    responses={404: {"model": Error}, 503: {"model": Error}},
+)
+def keyword_split(
+    keyword: str,
+    keywords: KeywordsDep,
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, object]:
     """Whether the keyword's articles fall into two clear groups (two subjects under one name):
     its articles split in two, the split's prediction strength (near 1: the same two groups come
     out of either half of its articles), `suggested` from 0.9, and each group's telling keywords
     and articles nearest its centre. `split` is null for a keyword with fewer than 16 articles."""
     name = decoded(keyword)
-    found = split(keywords, name)
+    # Made once per keyword and statistics state (a few hundred ms): without a token, as many at
+    # once as SEEALSO_HEAVY_REQUESTS allows.
+    anonymous = request.app.state.writers.name_of(authorization) is None
+    heavy: HeavyRequests = request.app.state.heavy_requests
+    with heavy.slot() if anonymous else contextlib.nullcontext(True) as running:
+        if not running:
+            raise HTTPException(
+                503, "too many heavy requests at once; retry shortly", headers={"Retry-After": "1"}
+            )
+        found = split(keywords, name)
     return {"keyword": keywords.display_name(name), "split": found.to_dict() if found else None}

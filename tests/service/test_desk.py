@@ -56,7 +56,10 @@ def test_the_desk_lists_what_needs_attention(client: TestClient) -> None:
     # A date ends with its day: the stamp shown is the next midnight, UTC.
     end = (datetime.fromisoformat(soon) + timedelta(days=1)).date().isoformat()
     shown = datetime.fromisoformat(end).strftime("%-d %b %Y")  # the default, British English
-    assert "pin of mali-2" in ending and f'ends <time datetime="{end}T00:00:00Z">{shown}, 00:00 UTC' in ending
+    assert (
+        "pin of mali-2" in ending
+        and f'ends <time datetime="{end}T00:00:00Z" lang="en-GB">{shown}, 00:00 UTC' in ending
+    )
     assert "mali-3" not in ending
     newest = section(page, "Newest articles")
     assert newest.count("<li>") == 6 and "related" in newest

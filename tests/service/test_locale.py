@@ -25,7 +25,7 @@ class Request:
 
 def rendered(source: str, header: str | None, stamp: str | None) -> str:
     env = Environment(autoescape=True)
-    env.filters.update(day=locale.day, moment=locale.moment)
+    env.filters.update(day=locale.day, last_day=locale.last_day, moment=locale.moment)
     return env.from_string(source).render(request=Request(header), stamp=stamp)
 
 
@@ -33,8 +33,14 @@ def test_dates_and_times_in_each_language() -> None:
     stamp = "2026-12-02T15:04:05Z"
     assert (
         rendered("{{ stamp | day }}", "fr", stamp)
-        == '<time datetime="2026-12-02T15:04:05Z">2 déc. 2026</time>'
+        == '<time datetime="2026-12-02T15:04:05Z" lang="fr">2 déc. 2026</time>'
     )
+    assert rendered("{{ stamp | day }}", "fr-CA", stamp).startswith(
+        '<time datetime="2026-12-02T15:04:05Z" lang="fr-CA">'
+    )
+    # An end stamp (the midnight after the last day) shows its last day.
+    assert rendered("{{ stamp | last_day }}", "en", "2026-12-03T00:00:00Z").endswith(">Dec 2, 2026</time>")
+    assert rendered("{{ stamp | last_day }}", "en", "0001-01-01T00:00:00Z") == "0001-01-01T00:00:00Z"
     assert rendered("{{ stamp | day }}", "en-US", stamp).endswith(">Dec 2, 2026</time>")
     assert rendered("{{ stamp | day }}", None, stamp).endswith(">2 Dec 2026</time>")
     assert rendered("{{ stamp | moment }}", "en-US", stamp).endswith(">Dec 2, 2026, 3:04\u202fPM UTC</time>")
@@ -45,4 +51,6 @@ def test_dates_and_times_in_each_language() -> None:
 
 @given(st.text(max_size=200))
 def test_any_header_gives_a_locale(header: str) -> None:
-    assert rendered("{{ stamp | day }}", header, "2026-01-31").startswith('<time datetime="2026-01-31">')
+    assert rendered("{{ stamp | day }}", header, "2026-01-31").startswith(
+        '<time datetime="2026-01-31" lang="'
+    )

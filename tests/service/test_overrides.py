@@ -200,11 +200,11 @@ def test_overrides_carry_to_a_data_dir_of_another_model(data_dir: Path, tmp_path
     exported = runner.invoke(app, ["overrides", "export", "-d", str(data_dir)])
     lines = [json.loads(line) for line in exported.stdout.splitlines()]
     assert exported.exit_code == 0 and [line["kind"] for line in lines] == [
-        *["override"] * 4,
         "keyword_edit",
         "keyword_edit",
         "alias",
         "alias_rejection",
+        *["override"] * 4,
     ]
     bad_line = '{"scope": "article", "source": "mali-1", "target": "x", "action": "star"}\n'
     imported = runner.invoke(
@@ -278,8 +278,28 @@ def test_an_article_blocked_from_every_list_and_let_back(client: TestClient) -> 
     assert scoped.status_code == 422
 
 
+def test_an_article_blocked_everywhere_is_named_as_no_edition(client: TestClient) -> None:
+    french = {**next(a for a in CORPUS if a["id"] == "mali-fr"), "translations": ["mali-2"]}
+    assert client.put(path_of("mali-fr"), json=french, headers=AUTH).status_code == 200
+
+    def editions() -> dict[str, list[str]]:
+        found = {}
+        for article in CORPUS:
+            body = client.get(path_of(article["id"]) + "/related?k=8").json()
+            found[article["id"]] = [t["id"] for i in body["items"] for t in i.get("translations", [])]
+            found[article["id"]] += [t["id"] for t in body.get("translations", [])]
+        return found
+
+    assert any("mali-fr" in named for named in editions().values())
+    assert client.post("/v1/blocks", json={"target": "mali-fr"}, headers=AUTH).status_code == 201
+    assert not any("mali-fr" in named for named in editions().values())
+
+
 def test_an_article_pinned_for_every_article_with_a_keyword(client: TestClient) -> None:
-    tagged = sorted(a["id"] for a in CORPUS if "Mali" in a.get("keywords", []))
+    blocked = {"target": "olympics", "action": "block"}
+    assert client.post(path_of("mali-2") + "/overrides", json=blocked, headers=AUTH).status_code == 201
+    every = sorted(a["id"] for a in CORPUS if "Mali" in a.get("keywords", []))
+    tagged = [i for i in every if i != "mali-2"]  # not where an editor blocked it
     response = client.post("/v1/keywords/MALI/pins", json={"target": "olympics", "position": 2}, headers=AUTH)
     assert response.status_code == 201, response.text
     assert response.json() == {"keyword": "MALI", "target": "olympics", "articles": tagged}
@@ -289,11 +309,14 @@ def test_an_article_pinned_for_every_article_with_a_keyword(client: TestClient) 
     assert "olympics" not in ids(client.get(path_of("mali-untagged") + "/related?k=3"))  # not tagged
     # The target's own article is left out of the lists it is pinned in.
     own = client.post("/v1/keywords/Mali/pins", json={"target": "mali-1"}, headers=AUTH).json()
-    assert own["articles"] == [i for i in tagged if i != "mali-1"]
+    assert own["articles"] == [i for i in every if i != "mali-1"]
     taken = client.delete("/v1/keywords/mali/pins/olympics", headers=AUTH)
     assert taken.status_code == 200 and taken.json()["articles"] == tagged
     assert all("olympics" not in ids(client.get(path_of(s) + "/related?k=3")) for s in tagged)
     assert client.delete("/v1/keywords/mali/pins/olympics", headers=AUTH).status_code == 404
+    # The list where an editor blocked it kept its block through both.
+    kept = client.get(path_of("mali-2") + "/overrides", headers=AUTH).json()["overrides"]
+    assert [(o["target"], o["action"]) for o in kept if o["target"] == "olympics"] == [("olympics", "block")]
     unknown = client.post("/v1/keywords/nothing/pins", json={"target": "olympics"}, headers=AUTH)
     assert unknown.status_code == 404
     assert client.post("/v1/keywords/mali/pins", json={"target": "olympics"}).status_code == 401
