@@ -379,7 +379,11 @@ class Ranker:
         source = self._profile(entry)
         edits = active_edits(self.store.catalog, "article", article_id)
         found = self.store.catalog.hashes(sorted(edits.targets))  # id → (vid, ...); none without edits
-        skip = {entry.vid} | {vid for vid, _, _ in found.values()}
+        # What this list's editors placed or blocked is not searched for; what is blocked from
+        # every list is searched for and left out after, so that only the lists whose candidates
+        # held it read it (and change when it is blocked or let back in).
+        skip = {entry.vid} | {vid for target, (vid, _, _) in found.items() if target not in edits.everywhere}
+        hidden = {vid for target, (vid, _, _) in found.items() if target in edits.everywhere}
         depth = max(3 * k, 30)
         pool = self._candidates(vector, depth, skip, filters)
         # A pool that is not full, or an editor's target yet to be indexed: any new article may enter.
@@ -392,8 +396,9 @@ class Ranker:
         extra, lexical_found = self._lexical_pool(vector, *words, depth, taken, filters)
         pool += extra
         lexical = LexicalSearch(tuple(words[0]), tuple(words[1]), depth + len(taken), lexical_found)
+        shown = [(score, vid) for score, vid in pool if vid not in hidden] if hidden else pool
         automatic, translations, (deepest, searched, inert) = self._list(
-            pool, vector, source, entry, k, rules, now, hidden=edits.everywhere
+            shown, vector, source, entry, k, rules, now, hidden=edits.everywhere
         )
         placed = [
             (o, self._editor_item(entry, vector, source, o))
