@@ -7,6 +7,7 @@ its stored stamp in a `<time datetime>` for tools and for the reader's own softw
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,45 +66,41 @@ def day_of(when: datetime, where: Locale) -> str:
     return format_date(when.date(), "medium", locale=where)
 
 
-@pass_context
-def day(context: Any, stamp: str | None) -> Markup:
-    """A stored stamp as a date in the editor's language, in a `<time>` element."""
+def _time(
+    context: Any, stamp: str | None, text: Callable[[datetime, Locale], str], before: float = 0
+) -> Markup:
+    """`stamp` (`before` seconds earlier) as `text` writes it in the editor's language, in a
+    `<time>` element; an empty stamp is nothing, one that is not a date is shown as it is."""
     if not stamp:
         return Markup("")
     try:
-        when = dates.parse(stamp)
-    except dates.InvalidDate:
+        when = dates.parse(stamp) - timedelta(seconds=before)
+    except (dates.InvalidDate, OverflowError):
         return Markup(escape(stamp))
     where = _locale(context)
-    return Markup('<time datetime="{}" lang="{}">{}</time>').format(stamp, _tag(where), day_of(when, where))
+    return Markup('<time datetime="{}" lang="{}">{}</time>').format(stamp, _tag(where), text(when, where))
+
+
+def _with_time(when: datetime, where: Locale) -> str:
+    joined = get_datetime_format("medium", locale=where)  # "{1}, {0}": the date, then the time
+    time = format_time(when, "short", tzinfo=when.tzinfo, locale=where)
+    return str(joined).format(time, day_of(when, where)) + " UTC"
+
+
+@pass_context
+def day(context: Any, stamp: str | None) -> Markup:
+    """A stored stamp as a date in the editor's language, in a `<time>` element."""
+    return _time(context, stamp, day_of)
 
 
 @pass_context
 def last_day(context: Any, stamp: str | None) -> Markup:
     """An end stamp as the last day it covers: an override "until 2 Dec" ends at the start of
     3 Dec (`indexer.overrides.expiry`), which is shown as 2 Dec."""
-    if not stamp:
-        return Markup("")
-    try:
-        when = dates.parse(stamp) - timedelta(seconds=1)
-    except (dates.InvalidDate, OverflowError):
-        return Markup(escape(stamp))
-    where = _locale(context)
-    return Markup('<time datetime="{}" lang="{}">{}</time>').format(stamp, _tag(where), day_of(when, where))
+    return _time(context, stamp, day_of, before=1)
 
 
 @pass_context
 def moment(context: Any, stamp: str | None) -> Markup:
     """A stored stamp as a date and time (UTC) in the editor's language, in a `<time>` element."""
-    if not stamp:
-        return Markup("")
-    try:
-        when = dates.parse(stamp)
-    except dates.InvalidDate:
-        return Markup(escape(stamp))
-    where = _locale(context)
-    joined = get_datetime_format("medium", locale=where)  # "{1}, {0}": the date, then the time
-    text = str(joined).format(
-        format_time(when, "short", tzinfo=when.tzinfo, locale=where), day_of(when, where)
-    )
-    return Markup('<time datetime="{}" lang="{}">{} UTC</time>').format(stamp, _tag(where), text)
+    return _time(context, stamp, _with_time)

@@ -64,3 +64,14 @@ def test_the_languages_offset_makes_no_group() -> None:
     assert prediction_strength(without_languages(shifted, languages)) < STRONG
     same = without_languages(shifted, ["en"] * 40)
     assert np.allclose(same, unit)  # one language: only normalized
+
+
+def test_threads_racing_for_splits_get_what_a_sequential_run_gets(keywords: Keywords) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = ["mixed", "mali", "space", "few"] * 4
+    fresh = Keywords(keywords.ranker, refresh_seconds=0)  # its own cache, empty
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda n: split(fresh, n), names))
+    alone = [split(keywords, n) for n in names]
+    assert [s and (s.strength, s.groups) for s in together] == [s and (s.strength, s.groups) for s in alone]
