@@ -18,8 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@echo "seealso: installing $(TORCH) (a CPU build)"
 	$(BIN)/pip install --quiet $(TORCH)
-	@echo "seealso: installing seealso and its test tools"
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "seealso: installing seealso, Ray (seealso[ray]) and the test tools"
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 	@echo "seealso: installed; its command is $(BIN)/seealso (or: source $(BIN)/activate)"
 

@@ -7,6 +7,7 @@ not valid UTF-8, not JSON, nested too deep, or not a valid article (see `seealso
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import itertools
@@ -39,9 +40,11 @@ class Rejected:
     line: int
     reason: str
     article_id: str | None = None
+    source: str | None = None  # the file's name, when an archive has several
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f" (id {self.article_id!r})" if self.article_id else "")
+        where = f"{self.source} line {self.line}" if self.source else f"line {self.line}"
+        where += f" (id {self.article_id!r})" if self.article_id else ""
         return f"{where}: {self.reason}"
 
 
@@ -99,8 +102,28 @@ def read_articles(path: str) -> Iterator[Item]:
             stream.close()
 
 
+def read_archive(path: str) -> Iterator[Item]:
+    """`read_articles` of a file, or of every article file of a folder in name order, each
+    rejection naming its file."""
+    if path == "-" or not Path(path).is_dir():
+        yield from read_articles(path)
+        return
+    from seealso.indexer.shards import archive_files
+
+    for file in archive_files(Path(path)):
+        name = str(file.relative_to(path))
+        for item in read_articles(str(file)):
+            yield dataclasses.replace(item, source=name) if isinstance(item, Rejected) else item
+
+
 def count_lines(path: str) -> int | None:
-    """Number of lines of a plain file (for a progress total), or None when it cannot be known cheaply."""
+    """Number of lines of a plain file or a folder of them (for a progress total), or None when it
+    cannot be known cheaply."""
+    if path != "-" and Path(path).is_dir():
+        from seealso.indexer.shards import archive_files
+
+        counts = [count_lines(str(file)) for file in archive_files(Path(path))]
+        return None if None in counts else sum(c or 0 for c in counts)
     if path == "-" or path.lower().endswith(".gz") or input_format(path) != "jsonl":
         return None
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from seealso.embeddings import DocumentRecipe, Embedder, embed_articles
 from seealso.embeddings.document import DEFAULT_RECIPE
@@ -19,6 +20,9 @@ from seealso.indexer.article import Article
 from seealso.indexer.catalog import Write
 from seealso.indexer.reader import Item, Record, Rejected
 from seealso.indexer.store import Store
+
+if TYPE_CHECKING:
+    from seealso.indexer.shards import VectorSource
 
 
 @dataclass
@@ -30,6 +34,7 @@ class IndexReport:
     unchanged: int = 0
     deleted: int = 0
     embedded: int = 0
+    reused: int = 0  # vectors taken from `seealso embed`'s shards instead of embedded
     rejected: list[Rejected] = field(default_factory=list)
     prune_skipped: str | None = None
     seconds: float = 0.0
@@ -37,7 +42,7 @@ class IndexReport:
 
     def add(self, other: IndexReport) -> None:
         """Count `other`'s articles into this report."""
-        for name in ("added", "updated", "unchanged", "deleted", "embedded"):
+        for name in ("added", "updated", "unchanged", "deleted", "embedded", "reused"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejected.extend(other.rejected)
         for stage, seconds in other.stages.items():
@@ -47,7 +52,7 @@ class IndexReport:
         text = (
             f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
             f"deleted {self.deleted}, rejected {len(self.rejected)} in {self.seconds:.1f}s "
-            f"({self.embedded} embedded)"
+            f"({self.embedded} embedded" + (f", {self.reused} from --vectors)" if self.reused else ")")
         )
         if self.prune_skipped:
             text += f"; prune skipped: {self.prune_skipped}"
@@ -103,6 +108,7 @@ def index_articles(
     on_reject: Callable[[Rejected], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     author: str = "batch",
+    vectors: VectorSource | None = None,
 ) -> IndexReport:
     """Index `items` into `store`.
 
@@ -117,12 +123,16 @@ def index_articles(
         on_reject: called with each rejected record (to report it at once).
         on_progress: called with the number of input lines consumed by each batch.
         author: who wrote, for the write log (`seealso.indexer.history`).
+        vectors: vectors computed before (`seealso embed`), taken where an article's content,
+            the recipe and the model match; the rest are embedded here.
 
     Returns:
         An IndexReport of what was added, updated, unchanged, deleted and rejected.
     """
     started = time.perf_counter()
     recipe = bind_embedder(store, embedder, recipe)
+    if vectors is not None:
+        vectors.check(embedder.name, recipe.identity, store.recorded_arithmetic() or "exact")
     start_seq = store.catalog.seq()
     report = IndexReport()
     seen: set[str] = set()
@@ -148,7 +158,7 @@ def index_articles(
         pending[item.article.id] = item
         if len(pending) >= batch_size:
             report.stages["read"] += time.perf_counter() - tick
-            _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject, author)
+            _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject, author, vectors)
             pending.clear()
             if report.embedded - snapshotted >= SNAPSHOT_EVERY:
                 # The index changes kind as it grows (see indexer.vectors): an IVF index holds a
@@ -162,7 +172,7 @@ def index_articles(
             consumed = 0
             tick = time.perf_counter()
     report.stages["read"] += time.perf_counter() - tick
-    _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject, author)
+    _write_batch(store, embedder, list(pending.values()), recipe, report, on_reject, author, vectors)
     if on_progress and consumed:
         on_progress(consumed)
 
@@ -192,12 +202,14 @@ def _write_batch(
     report: IndexReport,
     on_reject: Callable[[Rejected], None] | None,
     author: str = "batch",
+    vectors: VectorSource | None = None,
 ) -> None:
     """Upsert `records` in one transaction; when that fails, one by one, rejecting those that fail
     alone. When every record of a batch fails alone, the cause is not in the records (a full disk,
     say): the error is raised and the run stops, keeping the batches committed before."""
     try:
-        report.add(upsert_articles(store, embedder, [r.article for r in records], recipe, author=author))
+        articles = [r.article for r in records]
+        report.add(upsert_articles(store, embedder, articles, recipe, author=author, vectors=vectors))
         return
     except Exception as exc:
         if len(records) == 1:
@@ -206,7 +218,10 @@ def _write_batch(
             failures = []
             for record in records:
                 try:
-                    report.add(upsert_articles(store, embedder, [record.article], recipe, author=author))
+                    single = upsert_articles(
+                        store, embedder, [record.article], recipe, author=author, vectors=vectors
+                    )
+                    report.add(single)
                 except Exception as alone:
                     failures.append((record, alone))
             if len(failures) == len(records):
@@ -227,6 +242,7 @@ def upsert_articles(
     recipe: DocumentRecipe | None = None,
     report: IndexReport | None = None,
     author: str = "batch",
+    vectors: VectorSource | None = None,
 ) -> IndexReport:
     """Write one batch of articles in one transaction, embedding only those whose text changed.
 
@@ -235,11 +251,12 @@ def upsert_articles(
         articles: distinct ids; a later duplicate would be counted twice.
         report: counts are added to it once the batch is committed (a new one when None).
         author: who wrote, for the write log (`seealso.indexer.history`).
+        vectors: vectors computed before, taken where they match (see index_articles).
     """
     done = IndexReport(stages={"embed": 0.0, "write": 0.0})
     recipe = recipe or recorded_recipe(store)
     if articles:
-        _upsert(store, embedder, articles, recipe, done, author)
+        _upsert(store, embedder, articles, recipe, done, author, vectors)
     if report is None:
         return done
     report.add(done)
@@ -253,6 +270,7 @@ def _upsert(
     recipe: DocumentRecipe,
     report: IndexReport,
     author: str,
+    vectors: VectorSource | None = None,
 ) -> None:
     known = store.catalog.hashes([a.id for a in articles])
     to_embed: list[tuple[Article, str, str]] = []
@@ -271,12 +289,22 @@ def _upsert(
             writes.append(Write(article, text_hash, record_hash, vector=None))
         else:
             report.unchanged += 1
+    if vectors is not None and to_embed:
+        remaining = []
+        for article, text_hash, record_hash in to_embed:
+            found = vectors.get(article.id, text_hash)
+            if found is None:
+                remaining.append((article, text_hash, record_hash))
+            else:
+                writes.append(Write(article, text_hash, record_hash, found))
+        report.reused += len(to_embed) - len(remaining)
+        to_embed = remaining
     if to_embed:
         tick = time.perf_counter()
-        vectors = embed_articles(embedder, [a for a, _, _ in to_embed], recipe)
+        embedded = embed_articles(embedder, [a for a, _, _ in to_embed], recipe)
         report.stages["embed"] += time.perf_counter() - tick
         report.embedded += len(to_embed)
-        writes.extend(Write(a, th, rh, v) for (a, th, rh), v in zip(to_embed, vectors, strict=True))
+        writes.extend(Write(a, th, rh, v) for (a, th, rh), v in zip(to_embed, embedded, strict=True))
     if writes:
         tick = time.perf_counter()
         store.catalog.write(writes, author=author)

@@ -104,7 +104,12 @@ def err(message: str) -> None:
 
 @app.command()
 def index(
-    path: Annotated[str, typer.Argument(help="Articles as .jsonl or .csv (optionally .gz); - reads JSONL.")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="Articles as .jsonl or .csv (optionally .gz), or a folder of them; - reads JSONL."
+        ),
+    ],
     data_dir: DataDir = None,
     model: Model = None,
     prune: Annotated[
@@ -116,6 +121,14 @@ def index(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [env SEEALSO_DEVICE].")] = None,
     wait: Wait = True,
+    vectors: Annotated[
+        Path | None,
+        typer.Option(
+            "--vectors",
+            metavar="DIR",
+            help="Vectors made by seealso embed: taken where the article, model and recipe match.",
+        ),
+    ] = None,
 ) -> None:
     """Index articles: add new ones, re-embed changed ones, skip unchanged ones.
 
@@ -127,11 +140,14 @@ def index(
     and exports it into the data dir (under a minute, once; SEEALSO_BACKEND, SEEALSO_PRECISION).
     The FAISS index type follows the archive's size (SEEALSO_INDEX_TYPE).
 
+    With --vectors DIR (from seealso embed), an article whose text, the model and the recipe match
+    the vectors' is not embedded again; vectors of another model or recipe are refused.
+
     Example: seealso index seealso/demo/articles.jsonl --data-dir demo-data
     """
     from tqdm import tqdm
 
-    from seealso.indexer.reader import count_lines, read_articles
+    from seealso.indexer.reader import count_lines, read_archive
     from seealso.indexer.runner import index_articles, validate_all
     from seealso.indexer.store import Store
 
@@ -144,12 +160,18 @@ def index(
             spooled = Path(spool.name)
             path = str(spooled)
         if strict:
-            validate_all(read_articles(path))
-        items = read_articles(path)
+            validate_all(read_archive(path))
+        items = read_archive(path)
         first = next(items, None)  # opens the file: a missing one fails before the model loads
         store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
         config = config.following(store.recorded_model(), store.recorded_arithmetic())
         store.check_model(config.model_identity())  # before a model is loaded or exported
+        source = None
+        if vectors is not None:
+            from seealso.indexer.shards import VectorSource
+
+            source = VectorSource(vectors)
+            config = _following_vectors(config, store, source)
         embedder = config.load_embedder()
         show = not quiet and sys.stderr.isatty()
         with (
@@ -172,12 +194,90 @@ def index(
                 on_reject=lambda r: tqdm.write(f"seealso: rejected {r}", file=sys.stderr),
                 on_progress=bar.update,
                 author=f"seealso index {Path(path).name}" if path != "-" else "seealso index",
+                vectors=source,
             )
         _update_pages(store, config)
         store.close()
     finally:
         if spooled is not None:
             spooled.unlink(missing_ok=True)
+    err(report.summary())
+    if report.rejected:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+def _following_vectors(config: Settings, store: Any, source: Any) -> Settings:
+    """A new data dir indexed from vectors takes their model and arithmetic, unless told otherwise."""
+    if store.model is not None:
+        return config
+    manifest = source.manifest
+    spec = json.loads(manifest.model_spec) if manifest.model_spec else None
+    recorded = (spec["model"], spec["prompts"]) if spec else (manifest.model, {})
+    return config.following(recorded, manifest.arithmetic)
+
+
+@app.command()
+def embed(
+    archive: Annotated[
+        Path, typer.Argument(help="Articles: a .jsonl or .csv file (optionally .gz), or a folder of them.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the vector shards and vectors.json.")],
+    model: Model = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray", metavar="ADDRESS", help="Join this Ray cluster (auto, ray://host:10001)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Embedding actors (one model load each).")] = 1,
+    cpus: Annotated[float, typer.Option(min=0.1, help="CPUs per actor.")] = 1,
+    gpus: Annotated[float, typer.Option(min=0, help="GPUs per actor (0: CPU only).")] = 0,
+    part_lines: Annotated[
+        int, typer.Option(min=1, help="Lines per part of a plain JSONL file (a part is a shard).")
+    ] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Articles an actor embeds at a time.")] = 64,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Embed an archive on Ray, into Parquet shards for seealso index --vectors.
+
+    Ray Data reads the parts in parallel and runs the model in a pool of actors; each finished part
+    is one shard, so a run that stops is resumed by running it again. Without --ray it starts Ray on
+    this machine; a cluster's nodes need seealso and the model installed. Rejected lines are
+    reported by file and line, as by index (exit code 3). With --gpus the model runs in torch on
+    the actors' GPUs; on CPUs it runs as index runs it, so the vectors are the same.
+
+    Example: seealso embed archive/ --out vectors/ --workers 2, then seealso index archive/ --vectors vectors/
+    """
+    from tqdm import tqdm
+
+    from seealso.indexer.embed_job import embed_archive
+
+    logging.getLogger("ray").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    more: dict[str, Any] = {"embed_threads": max(1, int(cpus))}
+    if gpus:
+        more.update(device="cuda", backend="torch")
+    config = settings(out, model, **more)
+    show = not quiet and sys.stderr.isatty()
+    with tqdm(unit=" lines", disable=not show, file=sys.stderr, desc="embedding") as bar:
+
+        def plan(total: int | None) -> None:
+            bar.total = total
+            bar.refresh()
+
+        report = embed_archive(
+            archive,
+            out,
+            config.load_embedder,
+            address=ray_address,
+            workers=workers,
+            cpus_per_worker=cpus,
+            gpus_per_worker=gpus,
+            lines_per_part=part_lines,
+            batch_size=batch_size,
+            on_reject=lambda message: tqdm.write(f"seealso: rejected {message}", file=sys.stderr),
+            on_progress=bar.update,
+            on_plan=plan,
+            on_dashboard=lambda url: tqdm.write(f"seealso: Ray's dashboard is at {url}", file=sys.stderr),
+        )
     err(report.summary())
     if report.rejected:
         raise typer.Exit(EXIT_REJECTED)
