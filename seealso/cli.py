@@ -743,7 +743,9 @@ def serve(
     from seealso.indexer.store import CATALOG_FILE, Store
     from seealso.service.app import create_app
 
-    config = settings(data_dir, model, host=host, port=port, workers=workers)
+    # The app gets the settings as named: it serves each data dir with its own model, which lets
+    # it switch to a data dir of another model when a `current` link moves (service.serving).
+    named = config = settings(data_dir, model, host=host, port=port, workers=workers)
     if (config.data_dir / CATALOG_FILE).exists():
         store = Store.open(config.data_dir)
         config = config.following(store.recorded_model(), store.recorded_arithmetic())
@@ -757,13 +759,15 @@ def serve(
     if not config.writer_tokens():
         err("seealso: no SEEALSO_API_TOKEN(S): HTTP writes are refused")
     if config.workers == 1:
-        uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+        uvicorn.run(create_app(named), host=config.host, port=config.port, log_level="warning")
         return
     # Worker processes build their own app from the environment: hand them the options, and
     # export the model for them once here (they would otherwise all export it at the same time).
-    os.environ.update(SEEALSO_DATA_DIR=str(config.data_dir), SEEALSO_MODEL=config.model)
-    if config.model_prompts is not None:
-        os.environ["SEEALSO_MODEL_PROMPTS"] = json.dumps(config.model_prompts)
+    os.environ["SEEALSO_DATA_DIR"] = str(config.data_dir)
+    if "model" in named.model_fields_set:
+        os.environ["SEEALSO_MODEL"] = named.model
+    if named.model_prompts is not None:
+        os.environ["SEEALSO_MODEL_PROMPTS"] = json.dumps(named.model_prompts)
     if choose_backend(config.backend, pick_device(config.device), config.data_dir) == "openvino":
         config.load_embedder()
     uvicorn.run(

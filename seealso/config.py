@@ -197,6 +197,13 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest HTTP request body accepted.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age of related and keyword lists.")
+    switch_check_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=3600,
+        description="When the data dir is a symlink, seconds between a server's looks at where it "
+        "points; when it points elsewhere, the server switches to that data dir (0: never).",
+    )
     feed: bool = Field(
         True, description="Keep the change feed (/v1/changes, webhooks): which pages each write changed."
     )

@@ -38,12 +38,11 @@ from seealso.errors import (
 )
 from seealso.indexer import dates
 from seealso.indexer.store import Store
-from seealso.ranking import InvalidFilter, KeywordNotFound, Keywords, Ranker
+from seealso.ranking import InvalidFilter, KeywordNotFound
 from seealso.service import docs
 from seealso.service.deps import HeavyRequests, Writers
 from seealso.service.editor import routes as editor
 from seealso.service.editor.auth import Editors
-from seealso.service.feed import Feed
 from seealso.service.middleware import BodyLimit, Edge, EncodedIds, Metrics
 from seealso.service.routes import (
     aliases,
@@ -56,6 +55,7 @@ from seealso.service.routes import (
     search,
     widget,
 )
+from seealso.service.serving import Serving, TakeServed
 
 EDITOR_STATIC = Path(__file__).parent / "editor" / "static"
 
@@ -71,26 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One FAISS thread per search: requests already use both cores, and an exact scan is
         # memory-bound, so two threads on one query measured slower here.
         faiss.omp_set_num_threads(1)
-        store = Store.open(settings.data_dir, create=True, index_kind=settings.index_type)
-        config = settings.following(store.recorded_model(), store.recorded_arithmetic())
-        store.check_model(config.model_identity())
-        store.index()
-        embedder = config.load_embedder()
-        ranker = Ranker(store, embedder, rules=settings.list_rules(), cache_size=settings.list_cache_size)
-        app.state.store = store
+        serving = Serving(settings, on_webhook_failure=lambda url: webhook_failures.labels(url).inc())
+        app.state.serving = serving
         app.state.editors = Editors(settings)
-        app.state.ranker = ranker
-        app.state.keywords = Keywords(
-            ranker,
-            min_similarity=settings.keyword_min_similarity,
-            refresh_seconds=settings.keyword_refresh_seconds,
-            cache_size=settings.list_cache_size,
-        )
-        feed = None
-        if settings.feed:
-            feed = Feed(store, ranker, settings, on_failure=lambda url: webhook_failures.labels(url).inc())
-            feed.start()
-        app.state.feed = feed
         # What start-up loaded lives as long as the process: keep it out of the cycle collector's
         # walks, whose pauses grow with the number of live objects (and showed in the p99).
         gc.collect()
@@ -98,8 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            if feed is not None:
-                feed.stop()
+            store = serving.close().store
             manifest = store.manifest()
             if manifest is None or manifest.seq != store.catalog.seq():
                 store.save_snapshot()  # so the next start loads less from the change log
@@ -122,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def catalog_gauge(read: Callable[[Store], float]) -> Callable[[], float]:
         """A gauge's value from the store of the running app (nothing before it starts)."""
-        return lambda: read(app.state.store) if hasattr(app.state, "store") else 0.0
+        return lambda: read(app.state.serving.current.store) if hasattr(app.state, "serving") else 0.0
 
     Gauge("seealso_articles", "Articles in the catalog", registry=registry).set_function(
         catalog_gauge(lambda store: store.catalog.count())
@@ -149,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/docs/assets", docs.assets, name="docs-assets")
     add_error_handlers(app)
     batch_limit = max(settings.batch_max_bytes, settings.max_body_bytes)
+    app.add_middleware(TakeServed)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, paths={"/v1/articles:batch": batch_limit})
     app.add_middleware(Metrics, registry=registry)
     app.add_middleware(EncodedIds)

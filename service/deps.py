@@ -19,22 +19,28 @@ from seealso.config import Settings
 from seealso.indexer.store import Store
 from seealso.ranking import Filters, Keywords, Ranker
 from seealso.ranking.shaping import ListRules
+from seealso.service.serving import Served
 
 
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def served(request: Request) -> Served:
+    """The data dir this request is answered from, taken once when it came in (see `serving`)."""
+    return request.state.served
+
+
 async def get_store(request: Request) -> Store:
-    return request.app.state.store
+    return served(request).store
 
 
 async def get_ranker(request: Request) -> Ranker:
-    return request.app.state.ranker
+    return served(request).ranker
 
 
 async def get_keywords(request: Request) -> Keywords:
-    return request.app.state.keywords
+    return served(request).keywords
 
 
 class ListParams(BaseModel):
@@ -89,7 +95,7 @@ async def list_query(request: Request) -> ListQuery:
         params = ListParams.model_validate(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
-    store: Store = request.app.state.store
+    store = served(request).store
     ids: set[str] = set()
     for value in params.exclude:
         # An id may itself contain a comma: a value naming an existing article is taken whole.

@@ -37,7 +37,7 @@ from seealso.ranking.overview import SHORT, Overview, overview
 from seealso.ranking.splits import split
 from seealso.ranking.suggestions import KeywordSuggester
 from seealso.service import fragment
-from seealso.service.deps import HeavyRequests
+from seealso.service.deps import HeavyRequests, served
 from seealso.service.editor import locale
 from seealso.service.editor.auth import (
     COOKIE,
@@ -91,11 +91,11 @@ def _settings(request: Request) -> Settings:
 
 
 def _store(request: Request) -> Store:
-    return request.app.state.store
+    return served(request).store
 
 
 def _ranker(request: Request) -> Ranker:
-    return request.app.state.ranker
+    return served(request).ranker
 
 
 def _editors(request: Request) -> Editors:
@@ -237,11 +237,11 @@ def home(request: Request, q: str = "", error: str | None = None) -> Response:
         entry = store.catalog.get(q) or store.catalog.get_by_url(q)
         if entry is not None:
             return _go(article_url(entry.article.id))
-        found_keywords = request.app.state.keywords.vocabulary().search(q, k=8)
+        found_keywords = served(request).keywords.vocabulary().search(q, k=8)
         results = ranker.search(q, 20).items
         return _page(request, "home.html", session, q=q, results=results, found_keywords=found_keywords,
                      desk=None, error=error)  # fmt: skip
-    attention = desk(ranker, request.app.state.keywords)
+    attention = desk(ranker, served(request).keywords)
     return _page(
         request, "home.html", session, q=q, results=[], found_keywords=[], desk=attention, error=error
     )
@@ -278,7 +278,7 @@ def article_page(
         [(i.article.id, i.article.title, i.origin) for i in related.items], others,
     )  # fmt: skip
     found = ranker.search(find, 10).items if find.strip() else []
-    keywords = request.app.state.keywords
+    keywords = served(request).keywords
     suggested = KeywordSuggester(ranker, keywords).suggest(id, 5)
     # The site's most used keywords, for the browser to complete what is typed (no script).
     choices = keywords.vocabulary().search("", entry.article.language, KEYWORD_CHOICES)
@@ -323,7 +323,7 @@ def keyword_page(
     error: str | None = None,
 ) -> Response:
     session = _reader(request)
-    store, keywords = _store(request), request.app.state.keywords
+    store, keywords = _store(request), served(request).keywords
     try:
         articles = keywords.articles(name, k)
         related = keywords.related(name, k)
@@ -482,7 +482,7 @@ def aliases_page(request: Request, error: str | None = None) -> Response:
         (store.catalog.keyword_name(key) or key, key, store.catalog.keyword_names(key), members)
         for key, members in store.catalog.alias_groups().items()
     ]
-    suggested = suggest_aliases(request.app.state.keywords, 30)
+    suggested = suggest_aliases(served(request).keywords, 30)
     rejected = sorted(store.catalog.rejected_aliases())
     return _page(
         request, "aliases.html", session, suggested=suggested, groups=groups, rejected=rejected, error=error

@@ -30,6 +30,7 @@ from seealso.service.deps import (
     SettingsDep,
     StoreDep,
     Writer,
+    served,
 )
 from seealso.service.middleware import decoded
 from seealso.service.schemas import (
@@ -90,7 +91,7 @@ async def related(article_id: str, request: Request, query: ListQueryDep) -> Res
     # dependency costs more than serving a cached list. A cached list is served on the event loop;
     # anything else (ranking, catching up with writes) runs in a thread, so that one slow list
     # does not hold up the worker's other requests.
-    ranker, article = request.app.state.ranker, decoded(article_id)
+    ranker, article = served(request).ranker, decoded(article_id)
     page = ranker.cached_related_page(article, query.k, query.filters, query.rules)
     if page is None:
         page = await run_in_threadpool(ranker.related_page, article, query.k, query.filters, query.rules)
@@ -107,7 +108,7 @@ async def related_html(article_id: str, request: Request, query: ListQueryDep) -
     """The list as an HTML fragment to put in a page (see /v1/widget.css): links with titles,
     kickers, pictures and dates, `lang` on each item, and the story's other editions. Cached,
     tagged and validated like the JSON."""
-    ranker, article = request.app.state.ranker, decoded(article_id)
+    ranker, article = served(request).ranker, decoded(article_id)
     page = ranker.cached_related_page(article, query.k, query.filters, query.rules)
     if page is None:
         page = await run_in_threadpool(ranker.related_page, article, query.k, query.filters, query.rules)

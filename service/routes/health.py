@@ -20,12 +20,13 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> Any:
     """The index is loaded and queries can be answered (503 otherwise)."""
-    store = getattr(request.app.state, "store", None)
-    if store is None or not store.loaded:
+    current = getattr(request.state, "served", None)
+    if current is None or not current.store.loaded:
         return JSONResponse({"status": "loading"}, status_code=503)
-    ranker = request.app.state.ranker
+    store, ranker = current.store, current.ranker
     return {
         "status": "ready",
+        "data_dir": current.path.name,  # which one a `current` link points at (its name only)
         "articles": store.catalog.count(),
         "model": store.model,
         "runtime": None if ranker.embedder_missing else ranker.embedder.runtime,

@@ -779,7 +779,7 @@ def test_an_unexpected_error_is_a_json_500_with_the_security_headers(data_dir: P
         def broken(*args: object, **kwargs: object) -> bytes:
             raise RuntimeError("a bug")
 
-        client.app.state.ranker.related_page = broken  # type: ignore[attr-defined]
+        client.app.state.serving.current.ranker.related_page = broken  # type: ignore[attr-defined]
         response = client.get(path_of("mali-1") + "/related")
         assert (response.status_code, response.json()["error"]) == (500, "internal_error")
         assert "a bug" not in response.text
@@ -806,7 +806,7 @@ def test_the_nesting_limit_cannot_be_dodged_by_the_content_type(
 def test_a_catalog_held_by_another_process_is_a_503_to_retry(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog = client.app.state.store.catalog  # type: ignore[attr-defined]
+    catalog = client.app.state.serving.current.store.catalog  # type: ignore[attr-defined]
 
     def locked(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("database is locked")

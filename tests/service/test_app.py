@@ -213,5 +213,116 @@ def test_the_service_refuses_an_index_of_another_model(data_dir: Path) -> None:
 
 def test_the_service_goes_on_with_the_model_a_data_dir_was_built_with(data_dir: Path) -> None:
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:  # no model named
-        assert client.app.state.ranker.embedder.name == "test/hashing-64"  # type: ignore[attr-defined]
+        assert client.app.state.serving.current.ranker.embedder.name == "test/hashing-64"  # type: ignore[attr-defined]
         assert client.get("/v1/search", params={"q": "Mali"}).status_code == 200
+
+
+def test_a_server_switches_data_dirs_when_the_current_link_moves_and_drops_no_request(
+    tmp_path: Path,
+) -> None:
+    """Two data dirs of the same articles by two models; `current` points at the first, then the
+    second, then back, while a load runs against two server processes."""
+    dirs = {}
+    for name, dimension in (("old", 64), ("new", 128)):
+        store = Store.open(tmp_path / name, create=True)
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+        index_articles(store, HashingEmbedder(dimension), read_articles(str(path)))
+        store.close()
+        dirs[name] = tmp_path / name
+    expected = {}
+    neutral = {"min_score": 0, "diversity": 0, "freshness_half_life_days": 0, "duplicate_similarity": 1}
+    for name, path in dirs.items():
+        with TestClient(create_app(Settings(data_dir=path, **neutral))) as client:  # type: ignore[arg-type]
+            expected[name] = client.get(related_url("mali-1", k=3)).json()["items"]
+    assert [i["score"] for i in expected["old"]] != [i["score"] for i in expected["new"]]
+
+    current = tmp_path / "current"
+    current.symlink_to(dirs["old"])
+
+    def point(name: str) -> None:  # how an operator swaps it: a new link renamed over the old one
+        (tmp_path / "next").symlink_to(dirs[name])
+        os.replace(tmp_path / "next", current)
+
+    env = {**os.environ, "SEEALSO_PORT": str(free_port()), "SEEALSO_DATA_DIR": str(current), **NEUTRAL_RULES}
+    env.pop("SEEALSO_MODEL", None)  # each data dir is served with its own model
+    env["SEEALSO_SWITCH_CHECK_SECONDS"] = "0.2"
+    failures: list[str] = []
+    seen: list[tuple[float, str]] = []  # (when, which data dir's list) for every answer
+    stop = threading.Event()
+
+    def load(base: str) -> None:
+        while not stop.is_set():
+            try:
+                with urllib.request.urlopen(base + related_url("mali-1", k=3), timeout=10) as response:
+                    items = json.load(response)["items"]
+                which = [name for name, same in expected.items() if same == items]
+                assert which, items  # every answer is one data dir's whole list, never a mix
+                seen.append((time.monotonic(), which[0]))
+            except Exception as exc:  # any failure is what this test looks for
+                failures.append(repr(exc))
+
+    def settled(base: str, name: str) -> float:
+        """When every worker answers from `name`'s data dir (20 answers in a row)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            answers = []
+            for _ in range(20):
+                with urllib.request.urlopen(base + "/readyz", timeout=10) as response:
+                    answers.append(json.load(response)["data_dir"])
+            if answers == [name] * 20:
+                return time.monotonic()
+            time.sleep(0.1)
+        raise AssertionError(f"the servers did not all switch to {name}")
+
+    with serving(env, "--workers", "2") as base:
+        threads = [threading.Thread(target=load, args=(base,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(1)
+            point("new")
+            switched = settled(base, "new")
+            time.sleep(1)
+            point("old")
+            back = settled(base, "old")
+            time.sleep(1)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        with urllib.request.urlopen(base + "/readyz", timeout=5) as response:
+            assert json.load(response)["model"] == "test/hashing-64"
+    assert failures == []
+    assert {name for at, name in seen if switched < at < back - 1} == {"new"}
+    assert {name for at, name in seen if at > back} == {"old"}
+    assert len(seen) > 50
+
+
+def test_a_switch_to_a_folder_that_is_no_data_dir_or_of_a_refused_model_keeps_serving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "old").mkdir()
+    old = indexed_dir(tmp_path / "old", RECORDS)
+    other = tmp_path / "other"  # a data dir of another model than the one the settings name
+    store = Store.open(other, create=True)
+    index_articles(store, HashingEmbedder(128), read_articles(str(tmp_path / "old" / "in.jsonl")))
+    store.close()
+    (tmp_path / "empty").mkdir()
+    current = tmp_path / "current"
+    current.symlink_to(old)
+    settings = Settings(data_dir=current, model="test/hashing", switch_check_seconds=0)
+    with TestClient(create_app(settings)) as client:
+        serving = client.app.state.serving  # type: ignore[attr-defined]
+        for wrong, why in ((tmp_path / "empty", "is not a data dir"), (other, "test/hashing-128")):
+            current.unlink()
+            current.symlink_to(wrong)
+            assert serving.switch() is False
+            assert why in caplog.text
+            assert client.get("/readyz").json()["data_dir"] == "data"
+            assert client.get(related_url("mali-1", k=1)).json()["items"][0]["id"] == "mali-2"
+            assert serving.switch() is False  # not tried again until the link moves again
+        assert not (tmp_path / "empty" / "catalog.sqlite3").exists()
+        current.unlink()
+        current.symlink_to(old)
+        assert serving.switch() is False  # back where it is: nothing to do

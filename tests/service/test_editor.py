@@ -291,7 +291,7 @@ def test_only_web_urls_become_links(data_dir: Path, url: str) -> None:
         assert 'href="' + url not in page and 'href="' + url.strip() not in page
         assert not re.search(r'href="\s*(javascript|data):', page, re.I)
     with editor(data_dir, editor_public_read=True) as client:
-        client.app.state.store.catalog.write(  # type: ignore[attr-defined]
+        client.app.state.serving.current.store.catalog.write(  # type: ignore[attr-defined]
             [
                 Write(
                     Article.model_construct(**{**dict(old.article), "url": "https://example.org/mali"}),

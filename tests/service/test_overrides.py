@@ -245,7 +245,7 @@ def test_a_deleted_article_leaves_every_list_but_the_log_keeps_it(client: TestCl
     assert "cocoa-1" not in ids(client.get(path_of("mali-1") + "/related?k=7"))
     listed = client.get(path_of("mali-1") + "/overrides", headers=AUTH).json()["overrides"]
     assert listed[0]["target"] == "cocoa-1" and listed[0]["target_exists"] is False
-    log = client.app.state.store.catalog.audit_log()  # type: ignore[attr-defined]
+    log = client.app.state.serving.current.store.catalog.audit_log()  # type: ignore[attr-defined]
     assert [(e.change, e.target, e.author) for e in log] == [("set", "cocoa-1", "api")]
 
 

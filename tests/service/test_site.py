@@ -43,7 +43,7 @@ def client(data_dir: Path) -> Iterator[TestClient]:  # noqa: F811
 def feed(client: TestClient, since: int = 0, until: float = 10.0) -> dict[str, object]:
     """/v1/changes once the feed has caught up with the catalog."""
     deadline = time.monotonic() + until
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = client.app.state.serving.current.store  # type: ignore[attr-defined]
     while store.catalog.page_state()[:2] != (store.catalog.seq(), store.catalog.overrides_version()):
         assert time.monotonic() < deadline, "the feed did not catch up"
         time.sleep(0.05)
@@ -203,7 +203,7 @@ def test_a_batch_writes_valid_lines_in_one_commit_and_numbers_the_others(client:
         json.dumps({"id": "b-2", "title": ""}),
         json.dumps({"id": "b-1", "title": "Cocoa farmers strike again", "body": "cocoa farmers strike"}),
     ]
-    seq = client.app.state.store.catalog.seq()  # type: ignore[attr-defined]
+    seq = client.app.state.serving.current.store.catalog.seq()  # type: ignore[attr-defined]
     response = client.post(
         "/v1/articles:batch",
         content="\n".join(lines) + "\n",
