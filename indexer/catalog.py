@@ -311,6 +311,24 @@ class Catalog:
             ).fetchone()
         return None if row is None else _entry(row)
 
+    def articles(self, batch: int = 1000) -> Iterator[Article]:
+        """Every article as the site sent it (its keywords before editors' fixes), by vector id;
+        read in batches, each under the lock, so writers go on between them."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT {_ARTICLE_COLUMNS}, coalesce(given_keywords, keywords) FROM articles"
+                    " WHERE vid > ? ORDER BY vid LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            for row in rows:
+                given = tuple(json.loads(row[-1]))
+                yield _entry(row[:-1]).article.model_copy(update={"keywords": given})
+            if len(rows) < batch:
+                return
+            last = rows[-1][0]
+
     def _rows_in(self, sql: str, values: Sequence[object]) -> list[tuple[Any, ...]]:
         """Rows of `sql`, whose `{marks}` is an IN list, for `values` (in chunks SQLite accepts)."""
         rows: list[tuple[Any, ...]] = []

@@ -19,9 +19,11 @@ checks the same change; an alias line is logged as the importer's (groups keep n
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from seealso.indexer.article import keyword_key
 from seealso.indexer.catalog import Catalog
 from seealso.indexer.overrides import Override
 
@@ -80,3 +82,59 @@ def apply(catalog: Catalog, data: dict[str, Any], author: str) -> str:
     else:
         raise ValueError(f"kind: must be one of {', '.join(KINDS)}, not {kind!r}")
     return str(kind)
+
+
+def sync(source: Catalog, target: Catalog, author: str) -> Counter[str]:
+    """Make the editors' work in `target` what it is in `source`: what `source` holds and
+    `target` lacks or holds otherwise is applied (by its own author), what only `target` holds is
+    taken back (by `author`). `seealso rebuild` carries the live data dir's work into a new one
+    with it, and catches up with what editors did on the live one since, when run again. Keyword
+    fixes of articles `target` lacks are left out. Returns the changes made, by kind."""
+    changed: Counter[str] = Counter()
+    wanted = {(article, keyword_key(e.keyword)): e for article, e in source.all_keyword_edits()}
+    held = {(article, keyword_key(e.keyword)): e for article, e in target.all_keyword_edits()}
+    for (article, key), edit in held.items():
+        if (article, key) not in wanted and target.get(article) is not None:
+            target.edit_keyword(article, edit.keyword, None, author)
+            changed["keyword_edit"] += 1
+    for (article, key), edit in wanted.items():
+        here = held.get((article, key))
+        if (here is None or here.action != edit.action) and target.get(article) is not None:
+            target.edit_keyword(article, edit.keyword, edit.action, edit.author or author)
+            changed["keyword_edit"] += 1
+
+    def groups(catalog: Catalog) -> dict[frozenset[str], str]:
+        return {frozenset([key, *members]): key for key, members in catalog.alias_groups().items()}
+
+    wanted_groups, held_groups = groups(source), groups(target)
+    for group in held_groups.keys() - wanted_groups.keys():
+        for member in sorted(group):
+            target.separate_alias(member, author)
+        changed["alias"] += 1
+    for group in wanted_groups.keys() - held_groups.keys():
+        key = wanted_groups[group]
+        for member in sorted(group - {key}):
+            target.confirm_alias(key, member, author)
+        changed["alias"] += 1
+    wanted_pairs, held_pairs = source.rejected_aliases(), target.rejected_aliases()
+    for a, b in held_pairs - wanted_pairs:
+        target.unreject_alias(a, b, author)
+        changed["alias_rejection"] += 1
+    for a, b in wanted_pairs - held_pairs:
+        target.reject_alias(a, b, author)
+        changed["alias_rejection"] += 1
+
+    def what(override: Override) -> tuple[str, int | None, str | None]:
+        return override.action, override.position, override.expires_at
+
+    wanted_overrides = {(o.scope, o.source, o.target): o for o in source.all_overrides()}
+    held_overrides = {(o.scope, o.source, o.target): o for o in target.all_overrides()}
+    for scope, key, other in held_overrides.keys() - wanted_overrides.keys():
+        target.remove_override(scope, key, other, author)
+        changed["override"] += 1
+    for place, override in wanted_overrides.items():
+        held_one = held_overrides.get(place)
+        if held_one is None or what(held_one) != what(override):
+            apply(target, {"kind": "override", **override.to_dict()}, author)
+            changed["override"] += 1
+    return changed

@@ -284,6 +284,77 @@ def embed(
 
 
 @app.command()
+def rebuild(
+    into: Annotated[
+        Path, typer.Option("--into", metavar="NEW_DIR", help="The data dir to build (or catch up).")
+    ],
+    data_dir: DataDir = None,
+    model: Model = None,
+    vectors: Annotated[
+        Path | None,
+        typer.Option("--vectors", metavar="DIR", help="Vectors made by seealso embed with the new model."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    wait: Wait = True,
+) -> None:
+    """Build a second data dir from the live one's articles (another model, recipe or precision),
+    with every editor's work carried over, while the live one serves on.
+
+    Run it again to catch up with the live data dir: only articles changed since are embedded,
+    deleted ones are deleted, and the editors' work is made the live one's again. Then check the
+    new lists with seealso compare, and point the servers' `current` link at NEW_DIR (README).
+
+    Example: seealso rebuild --data-dir live --model path/to/model --into next
+    """
+    from tqdm import tqdm
+
+    from seealso.indexer import transfer
+    from seealso.indexer.reader import Record
+    from seealso.indexer.runner import index_articles
+    from seealso.indexer.store import CATALOG_FILE, Store
+
+    live_dir = settings(data_dir).data_dir
+    if not (live_dir / CATALOG_FILE).exists():
+        raise SeealsoError(f"{live_dir} is not a data dir (it has no {CATALOG_FILE})")
+    if into.resolve() == live_dir.resolve():
+        raise SeealsoError("--into must be another data dir than the live one")
+    live = Store.open(live_dir)
+    config = settings(into, model)
+    store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
+    config = config.following(store.recorded_model(), store.recorded_arithmetic())
+    source = None
+    if vectors is not None:
+        from seealso.indexer.shards import VectorSource
+
+        source = VectorSource(vectors)
+        config = _following_vectors(config, store, source)
+    store.check_model(config.model_identity())
+    embedder = config.load_embedder()
+    show = not quiet and sys.stderr.isatty()
+    with (
+        store.batch_writer("seealso rebuild", wait=wait, on_wait=_waiting(store.data_dir)),
+        tqdm(total=live.catalog.count(), unit=" articles", disable=not show, file=sys.stderr) as bar,
+    ):
+        articles = (Record(n, article) for n, article in enumerate(live.catalog.articles(), 1))
+        report = index_articles(
+            store,
+            embedder,
+            articles,
+            prune=True,
+            on_progress=bar.update,
+            author="seealso rebuild",
+            vectors=source,
+        )
+        carried = transfer.sync(live.catalog, store.catalog, "seealso rebuild")
+    _update_pages(store, config, first=True)
+    store.close()
+    live.close()
+    err(report.summary())
+    work = ", ".join(f"{count} {kind.replace('_', ' ')}s" for kind, count in sorted(carried.items()))
+    err(f"seealso: editors' work carried over: {work or 'nothing new'}")
+
+
+@app.command()
 def delete(
     ids: Annotated[list[str], typer.Argument(help="Ids of the articles to delete.")],
     data_dir: DataDir = None,

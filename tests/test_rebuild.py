@@ -1,0 +1,121 @@
+"""`seealso rebuild` and `seealso compare`: a second data dir of another model beside the live one,
+with the editors' work carried over and caught up, and what changes between their lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from seealso.cli import app
+from seealso.demo import ARTICLES
+from seealso.embeddings.hashing import HashingEmbedder
+from seealso.indexer import transfer
+from seealso.indexer.overrides import Override
+from seealso.indexer.reader import read_articles
+from seealso.indexer.runner import index_articles
+from seealso.indexer.store import Store
+
+LINES = ARTICLES.read_text(encoding="utf-8").splitlines()
+
+
+def work(store: Store) -> list[dict[str, Any]]:
+    """The editors' work in a data dir, without who did it when (a rebuild logs its own writes)."""
+    return [{k: v for k, v in line.items() if k not in ("at", "author", "created_at")}
+            for line in transfer.export(store.catalog)]  # fmt: skip
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Path:
+    """The demo indexed with one model, and some of every kind of editors' work."""
+    path = tmp_path / "demo.jsonl"
+    path.write_text("\n".join(LINES) + "\n")
+    store = Store.open(tmp_path / "live", create=True)
+    index_articles(store, HashingEmbedder(64), read_articles(str(path)))
+    catalog = store.catalog
+    catalog.set_override(Override("article", "mali-coup-01-en", "sahel-gold-01-en", "pin", position=1), "ed")
+    catalog.set_override(Override("site", "*", "hotel-siege-01-en", "block"), "ed")
+    catalog.set_override(Override("keyword", "bamako", "mali-coup-02-fr", "pin", position=2), "ed")
+    catalog.edit_keyword("mali-coup-01-en", "Junta", "add", "ed")
+    catalog.edit_keyword("mali-coup-02-fr", "Mali", "reject", "ed")
+    catalog.confirm_alias("ecowas", "cedeao", "ed")
+    catalog.reject_alias("mali", "bamako", "ed")
+    store.close()
+    return tmp_path / "live"
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("SEEALSO_MODEL", raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_rebuild_makes_a_data_dir_of_another_model_with_the_editors_work(
+    cli, live: Path, tmp_path: Path
+) -> None:
+    new = tmp_path / "new"
+    result = cli("rebuild", "--data-dir", str(live), "--model", "test/hashing-128", "--into", str(new), "-q")
+    assert result.exit_code == 0, result.output
+    assert "added 134, updated 0, unchanged 0, deleted 0" in result.stderr
+    old_store, new_store = Store.open(live), Store.open(new)
+    assert (old_store.model, new_store.model) == ("test/hashing-64", "test/hashing-128")
+    assert new_store.catalog.count() == 134
+    assert work(new_store) == work(old_store) and len(work(old_store)) == 7
+    # What the site sent is carried, not what editors made of it: their fixes are carried as fixes.
+    assert new_store.catalog.given_keywords("mali-coup-01-en") == old_store.catalog.given_keywords(
+        "mali-coup-01-en"
+    )
+    assert (
+        new_store.catalog.get("mali-coup-01-en").article.keywords
+        == old_store.catalog.get("mali-coup-01-en").article.keywords
+    )  # type: ignore[union-attr]
+    old_store.close()
+    new_store.close()
+
+
+def test_rebuild_again_catches_up_with_what_changed_on_the_live_data_dir(
+    cli, live: Path, tmp_path: Path
+) -> None:
+    new = tmp_path / "new"
+    assert (
+        cli("rebuild", "-d", str(live), "--model", "test/hashing-128", "--into", str(new), "-q").exit_code
+        == 0
+    )
+    store = Store.open(live)
+    changed = json.loads(LINES[5])
+    changed["body"] += " A paragraph added after the rebuild."
+    path = tmp_path / "changed.jsonl"
+    path.write_text(json.dumps(changed) + "\n")
+    index_articles(store, HashingEmbedder(64), read_articles(str(path)))
+    gone = json.loads(LINES[9])["id"]
+    store.catalog.write(deletes=[gone], author="site")
+    store.catalog.remove_override("article", "mali-coup-01-en", "sahel-gold-01-en", "ed")
+    store.catalog.edit_keyword("mali-coup-01-en", "Junta", None, "ed")
+    store.catalog.edit_keyword("sahel-gold-01-en", "Tuareg", "add", "ed")
+    store.catalog.separate_alias("cedeao", "ed")
+    store.catalog.unreject_alias("mali", "bamako", "ed")
+    store.close()
+
+    again = cli("rebuild", "-d", str(live), "--into", str(new), "-q")  # the new dir's model goes on
+    assert again.exit_code == 0, again.output
+    assert "added 0, updated 1, unchanged 132, deleted 1" in again.stderr
+    assert "(1 embedded)" in again.stderr
+    old_store, new_store = Store.open(live), Store.open(new)
+    assert new_store.model == "test/hashing-128"
+    assert work(new_store) == work(old_store)
+    assert new_store.catalog.get(gone) is None and new_store.catalog.count() == 133
+    assert not new_store.catalog.alias_groups() and not new_store.catalog.rejected_aliases()
+    old_store.close()
+    new_store.close()
+
+
+def test_rebuild_refuses_what_is_no_live_data_dir(cli, live: Path, tmp_path: Path) -> None:
+    missing = cli("rebuild", "-d", str(tmp_path / "nothing"), "--into", str(tmp_path / "new"))
+    assert missing.exit_code == 1 and "is not a data dir" in missing.stderr
+    same = cli("rebuild", "-d", str(live), "--into", str(live))
+    assert same.exit_code == 1 and "another data dir than the live one" in same.stderr
+    assert not (tmp_path / "new").exists()
