@@ -311,6 +311,10 @@ class Catalog:
             ).fetchone()
         return None if row is None else _entry(row)
 
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT id FROM articles")]
+
     def articles(self, batch: int = 1000) -> Iterator[Article]:
         """Every article as the site sent it (its keywords before editors' fixes), by vector id;
         read in batches, each under the lock, so writers go on between them."""

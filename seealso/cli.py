@@ -355,6 +355,43 @@ def rebuild(
 
 
 @app.command()
+def compare(
+    old_dir: Annotated[Path, typer.Argument(metavar="OLD_DIR", help="The live data dir.")],
+    new_dir: Annotated[Path, typer.Argument(metavar="NEW_DIR", help="The data dir to switch to.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Items per list.")] = 10,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Articles (and keywords) compared at most, the same ones each run.")
+    ] = 500,
+    show: Annotated[int, typer.Option(min=0, help="Most changed pages shown, of each kind.")] = 10,
+    as_json: AsJson = False,
+) -> None:
+    """Compare the lists of two data dirs (say, before and after seealso rebuild with another
+    model): overlap@k of related articles, keyword pages and related keywords, and the pages
+    that change most, with both lists. Both are read with the same list settings.
+
+    Example: seealso compare live next --limit 1000
+    """
+    from seealso.indexer.store import CATALOG_FILE, Store
+    from seealso.ranking import Keywords, Ranker
+    from seealso.ranking.compare import compare as compare_lists
+
+    config = settings()
+    sides = []
+    for folder in (old_dir, new_dir):
+        if not (folder / CATALOG_FILE).exists():
+            raise SeealsoError(f"{folder} is not a data dir (it has no {CATALOG_FILE})")
+        ranker = Ranker(Store.open(folder), rules=config.list_rules())
+        sides.append(Keywords(ranker, min_similarity=config.keyword_min_similarity, refresh_seconds=0))
+    comparison = compare_lists(sides[0], sides[1], k=k, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(comparison.to_dict(show), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(comparison.text(show))
+    for side in sides:
+        side.ranker.store.close()
+
+
+@app.command()
 def delete(
     ids: Annotated[list[str], typer.Argument(help="Ids of the articles to delete.")],
     data_dir: DataDir = None,

@@ -119,3 +119,56 @@ def test_rebuild_refuses_what_is_no_live_data_dir(cli, live: Path, tmp_path: Pat
     same = cli("rebuild", "-d", str(live), "--into", str(live))
     assert same.exit_code == 1 and "another data dir than the live one" in same.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_compare_reports_the_overlap_of_the_lists_and_the_pages_that_change_most(
+    cli, live: Path, tmp_path: Path
+) -> None:
+    from seealso.ranking import Ranker
+
+    same, other = tmp_path / "same", tmp_path / "other"
+    assert (
+        cli("rebuild", "-d", str(live), "--model", "test/hashing-64", "--into", str(same), "-q").exit_code
+        == 0
+    )
+    assert (
+        cli("rebuild", "-d", str(live), "--model", "test/hashing-128", "--into", str(other), "-q").exit_code
+        == 0
+    )
+
+    unchanged = cli("compare", str(live), str(same), "--json")
+    assert unchanged.exit_code == 0, unchanged.output
+    report = json.loads(unchanged.stdout)
+    assert (report["old_model"], report["new_model"], report["k"]) == (
+        "test/hashing-64",
+        "test/hashing-64",
+        10,
+    )
+    for kind in ("articles", "keywords", "related_keywords"):
+        assert report[kind]["mean_overlap"] == 1.0 and report[kind]["unchanged"] == report[kind]["compared"]
+    assert report["articles"]["compared"] == 134 and report["keywords"]["compared"] > 50
+
+    changed = cli("compare", str(live), str(other), "--json", "--limit", "40", "--show", "3", "-k", "5")
+    report = json.loads(changed.stdout)
+    articles = report["articles"]
+    assert articles["compared"] == 40 and 0 <= articles["mean_overlap"] < 1
+    worst = articles["most_changed"]
+    assert len(worst) == 3 and worst[0]["overlap"] <= worst[1]["overlap"] <= worst[2]["overlap"]
+    assert worst[0]["overlap"] < articles["mean_overlap"]
+    for side, folder in (("old", live), ("new", other)):
+        store = Store.open(folder)
+        assert worst[0][side] == [i.article.id for i in Ranker(store).related(worst[0]["key"], k=5).items]
+        store.close()
+    assert "hotel-siege-01-en" not in {i for c in worst for i in c["old"] + c["new"]}  # blocked in both
+
+    text = cli("compare", str(live), str(other), "--limit", "40", "--show", "3", "-k", "5")
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[1].startswith(
+        f"articles: 40 compared, mean overlap {articles['mean_overlap']:.2f}"
+    )
+    assert f"articles {worst[0]['key']!r}" in text.stdout
+
+
+def test_compare_refuses_what_is_no_data_dir(cli, live: Path, tmp_path: Path) -> None:
+    result = cli("compare", str(live), str(tmp_path / "nothing"))
+    assert result.exit_code == 1 and "is not a data dir" in result.stderr
