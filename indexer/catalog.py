@@ -7,6 +7,7 @@ sequence number that readers bring up to date from that log.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -244,7 +245,10 @@ class Catalog:
 
     def close(self) -> None:
         with self._lock:
-            self._db.execute("PRAGMA optimize")  # keeps the query planner's statistics current
+            # Keeps the query planner's statistics current; another process writing at the same
+            # moment makes SQLite refuse it at once (busy), and then it waits for the next close.
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._db.execute("PRAGMA optimize")
             self._db.close()
         with self._state_lock:
             self._state_db.close()
@@ -310,6 +314,12 @@ class Catalog:
                 f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
             ).fetchone()
         return None if row is None else _entry(row)
+
+    def backup(self, target: sqlite3.Connection) -> None:
+        """Copy the whole catalog into `target` as one read transaction sees it (SQLite's backup
+        API): writers in other processes go on meanwhile."""
+        with self._lock:
+            self._db.backup(target)
 
     def ids(self) -> list[str]:
         with self._lock:

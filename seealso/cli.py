@@ -355,6 +355,34 @@ def rebuild(
 
 
 @app.command()
+def publish(
+    into: Annotated[Path, typer.Option("--into", metavar="NEW_DIR", help="The copy to make (a new folder).")],
+    data_dir: DataDir = None,
+    models: Annotated[
+        bool,
+        typer.Option(
+            "--models/--no-models", help="Copy the exported models too (else each server makes its own)."
+        ),
+    ] = True,
+) -> None:
+    """Copy a data dir, consistently, while it serves and is written: for servers on other
+    machines to serve read-only (README, "Running at scale"). The copy appears whole or not at all.
+
+    Example: seealso publish -d live --into releases/2026-12-03T10-00
+    """
+    from seealso.indexer.publish import publish as publish_dir
+    from seealso.indexer.store import CATALOG_FILE, Store
+
+    live_dir = settings(data_dir).data_dir
+    if not (live_dir / CATALOG_FILE).exists():
+        raise SeealsoError(f"{live_dir} is not a data dir (it has no {CATALOG_FILE})")
+    store = Store.open(live_dir)
+    manifest = publish_dir(store, into, models=models)
+    store.close()
+    err(f"seealso: published {manifest.count} articles (snapshot at change {manifest.seq}) into {into}")
+
+
+@app.command()
 def compare(
     old_dir: Annotated[Path, typer.Argument(metavar="OLD_DIR", help="The live data dir.")],
     new_dir: Annotated[Path, typer.Argument(metavar="NEW_DIR", help="The data dir to switch to.")],

@@ -172,3 +172,46 @@ def test_compare_reports_the_overlap_of_the_lists_and_the_pages_that_change_most
 def test_compare_refuses_what_is_no_data_dir(cli, live: Path, tmp_path: Path) -> None:
     result = cli("compare", str(live), str(tmp_path / "nothing"))
     assert result.exit_code == 1 and "is not a data dir" in result.stderr
+
+
+def test_publish_copies_a_data_dir_consistently_while_it_is_written(cli, live: Path, tmp_path: Path) -> None:
+    import stat
+    import threading
+
+    from seealso.ranking import Ranker
+
+    more = tmp_path / "more.jsonl"
+    more.write_text(
+        "".join(
+            json.dumps({"id": f"new-{i}", "title": f"Cocoa harvest {i}", "body": "cocoa farmers"}) + "\n"
+            for i in range(600)
+        )
+    )
+    writing = threading.Thread(
+        target=lambda: index_articles(
+            Store.open(live), HashingEmbedder(64), read_articles(str(more)), batch_size=20
+        )
+    )
+    writing.start()
+    copies = [tmp_path / f"release-{n}" for n in range(3)]
+    for copy in copies:
+        result = cli("publish", "-d", str(live), "--into", str(copy))
+        assert result.exit_code == 0, result.output
+        assert f"into {copy}" in result.stderr
+    writing.join()
+    counts = []
+    for copy in copies:
+        store = Store.open(copy)
+        count = store.catalog.count()
+        counts.append(count)
+        assert len(store.index()) == count  # the snapshot and the catalog's newer changes agree
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o700
+        assert {stat.S_IMODE(p.stat().st_mode) for p in copy.iterdir() if p.is_file()} == {0o600}
+        assert work(store) == work(Store.open(live))
+        related = Ranker(store).related("mali-coup-01-en", k=3).items
+        assert related and related[0].article.id != "mali-coup-01-en"
+        store.close()
+    assert 134 <= counts[0] <= counts[1] <= counts[2] <= 734
+    again = cli("publish", "-d", str(live), "--into", str(copies[0]))
+    assert again.exit_code == 1 and "publish into a new folder" in again.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial copy left
