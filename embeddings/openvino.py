@@ -258,6 +258,10 @@ class OpenVINOEmbedder(Embedder):
         }
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
+            # A share of the cores, beside other processes (Ray actors, say): OpenVINO pins its
+            # threads to the first cores, so two such processes would take turns on one core
+            # (measured: two 1-thread processes, each as slow as both one after the other).
+            config["ENABLE_CPU_PINNING"] = False
         self.compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", config)
         # An infer request holds its input and output tensors, so it serves one call at a time:
         # each call borrows an idle one, and a new one is made when all are busy (a server's

@@ -254,3 +254,10 @@ def test_a_model_that_cannot_be_quantized(
     assert not [p for p in cache.iterdir() if "-int8-" in p.name or p.name.startswith(".")]
     with pytest.raises(SeealsoError, match="precision must be one of auto, exact, fp32, bf16, int8"):
         load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=cache, precision="int4")
+
+
+def test_a_model_given_a_share_of_the_cores_leaves_them_unpinned(model_cache: Path) -> None:
+    """Ray's actors each take a thread or two: pinned, they would all run on the first cores."""
+    shared = load_embedder(DEFAULT_MODEL, backend="openvino", cache_dir=model_cache, threads=1)
+    assert shared.compiled.get_property("INFERENCE_NUM_THREADS") == 1  # type: ignore[attr-defined]
+    assert shared.compiled.get_property("ENABLE_CPU_PINNING") is False  # type: ignore[attr-defined]
