@@ -81,9 +81,10 @@ def test_every_item_explains_itself(ranker: Ranker) -> None:
 
 def test_the_list_score_is_the_pair_score(ranker: Ranker) -> None:
     top = ranker.related("cocoa-prices-01-en", k=1, now=NOW).items[0]
-    assert ranker.score("cocoa-prices-01-en", top.article.id) == pytest.approx(top.score)
+    # FAISS's and numpy's float32 dot products of the same vectors differ in their last bits.
+    assert ranker.score("cocoa-prices-01-en", top.article.id) == pytest.approx(top.score, abs=1e-5)
     check = next(iter(ranker.check_links([("cocoa-prices-01-en", top.article.id)], weak=0.3, strong=0.5)))
-    assert check.score == pytest.approx(top.score)
+    assert check.score == pytest.approx(top.score, abs=1e-5)
 
 
 def test_the_languages_a_model_reads_decide_the_weights(ranker: Ranker, tmp_path: Path) -> None:
