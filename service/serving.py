@@ -94,6 +94,7 @@ class Serving:
         self.current = self._open(self.target())
         if self.current.feed is not None:
             self.current.feed.start()
+        self._taking = threading.Lock()  # a request takes `current` and counts itself in one step
         self._stop = threading.Event()
         self._failed: Path | None = None  # a target that would not open: tried again when it changes
         self._retired: list[threading.Thread] = []
@@ -101,6 +102,13 @@ class Serving:
         if settings.data_dir.is_symlink() and settings.switch_check_seconds > 0:
             self._watch = threading.Thread(target=self._follow, name="seealso-switch", daemon=True)
             self._watch.start()
+
+    def take(self) -> Served:
+        """The current data dir, counted as in use by the caller until it calls `leave()`."""
+        with self._taking:
+            served = self.current
+            served.enter()
+        return served
 
     def target(self) -> Path:
         """Where the data dir setting points now (the link resolved)."""
@@ -121,7 +129,8 @@ class Serving:
             self._failed = target
             return False
         self._failed = None
-        old, self.current = self.current, new  # one reference: a request sees one or the other
+        with self._taking:  # a request sees one or the other, and the old one counts those that took it
+            old, self.current = self.current, new
         log.warning(
             "switched from %s to %s (model %s) in %.1fs",
             old.path, target, new.store.model, time.perf_counter() - started,
@@ -166,9 +175,8 @@ class TakeServed:
         if scope["type"] != "http" or serving is None:
             await self.app(scope, receive, send)
             return
-        served = serving.current
+        served = serving.take()
         scope.setdefault("state", {})["served"] = served
-        served.enter()
         try:
             await self.app(scope, receive, send)
         finally:
