@@ -221,6 +221,17 @@ def test_the_commands_embed_then_index_from_the_vectors_and_refuse_another_model
     assert indexed.exit_code == 3, indexed.output
     assert "added 134" in indexed.stderr and "(0 embedded, 134 from --vectors)" in indexed.stderr
 
+    # A rebuild of a data dir of another model into a new one takes the vectors' model and vectors.
+    live = tmp_path / "live"
+    made = runner.invoke(app, ["index", str(archive), "-d", str(live), "--model", "test/hashing-128", "-q"])
+    assert made.exit_code == 3, made.output
+    rebuilt = runner.invoke(
+        app, ["rebuild", "-d", str(live), "--into", str(tmp_path / "next"), "--vectors", str(out), "-q"]
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "added 134" in rebuilt.stderr and "(0 embedded, 134 from --vectors)" in rebuilt.stderr
+    assert Store.open(tmp_path / "next").model == "test/hashing-64"
+
     other = runner.invoke(
         app, ["index", str(archive), "--data-dir", str(tmp_path / "other"), "--model", "test/hashing-128",
               "--vectors", str(out)],
