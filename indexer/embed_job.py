@@ -78,6 +78,7 @@ def embed_archive(
     on_progress: Callable[[int], None] | None = None,
     on_plan: Callable[[int | None], None] | None = None,
     on_dashboard: Callable[[str], None] | None = None,
+    identity: Loader | None = None,
 ) -> EmbedReport:
     """Embed `archive` into shards under `out`, skipping parts an earlier run finished.
 
@@ -89,11 +90,17 @@ def embed_archive(
         on_plan: called with the number of lines to embed (None when a part's size is unknown).
         on_progress: called with the number of lines each finished part held.
         on_dashboard: called with the address of Ray's dashboard, when it has one.
+        identity: loads the model here, to learn what the vectors will be (default: `loader`;
+            a CPU loader when the actors' one needs a GPU this machine may lack).
     """
-    import ray
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise SeealsoError("seealso embed needs Ray: pip install 'seealso[ray]'") from None
 
     started = time.perf_counter()
-    reference = loader()
+    reference = (identity or loader)()
     wanted = VectorsManifest(
         model=reference.name,
         dimension=reference.dimension,
@@ -104,84 +111,104 @@ def embed_archive(
     )
     del reference
     files.make_dir(out)
-    manifest = VectorsManifest.load(out) or wanted
-    if not manifest.same_vectors(wanted):
-        raise SeealsoError(
-            f"{out} holds vectors of {manifest.describe()}, not {wanted.describe()}: use another --out"
-        )
-    parts = plan_parts(archive, **({"lines_per_part": lines_per_part} if lines_per_part else {}))
-    keys = {part.key: part for part in parts}
-    todo = {key: part for key, part in keys.items() if not (out / shard_name(key)).exists()}
-    report = EmbedReport(parts=len(keys), skipped_parts=len(keys) - len(todo))
-    for key, entry in manifest.parts.items():
-        if key in keys and key not in todo:
-            report.rejected.extend(entry.get("rejected", []))
-    if on_plan:
-        unknown = any(part.lines is None for part in todo.values())
-        on_plan(None if unknown else sum(part.lines or 0 for part in todo.values()))
-    if not todo:
+    with _only_run(out):
+        manifest = VectorsManifest.load(out) or wanted
+        if not manifest.same_vectors(wanted):
+            raise SeealsoError(
+                f"{out} holds vectors of {manifest.describe()}, not {wanted.describe()}: use another --out"
+            )
+        parts = plan_parts(archive, **({"lines_per_part": lines_per_part} if lines_per_part else {}))
+        keys = {part.key: part for part in parts}
+        # A part is done once the manifest lists it (its shard is written first): a shard a killed run
+        # wrote but did not list yet is written again.
+        todo = {
+            key: part
+            for key, part in keys.items()
+            if key not in manifest.parts or not (out / manifest.parts[key]["file"]).exists()
+        }
+        report = EmbedReport(parts=len(keys), skipped_parts=len(keys) - len(todo))
+        for key, entry in manifest.parts.items():
+            if key in keys and key not in todo:
+                report.rejected.extend(entry.get("rejected", []))
+        if on_plan:
+            unknown = any(part.lines is None for part in todo.values())
+            on_plan(None if unknown else sum(part.lines or 0 for part in todo.values()))
+        if not todo:
+            manifest.save(out)
+            report.seconds = time.perf_counter() - started
+            return report
+
+        with _ray(ray, address, workers * cpus_per_worker) as dashboard:
+            free = ray.cluster_resources().get("CPU", 0) - workers * cpus_per_worker
+            if free < READER_CPUS:  # Ray would wait for a reader's CPU that actors hold for ever
+                raise SeealsoError(
+                    f"{workers} actors of {cpus_per_worker:g} CPUs leave no CPU to read the archive with "
+                    f"on this Ray cluster ({free + workers * cpus_per_worker:g} CPUs): ask for fewer"
+                )
+            report.dashboard = dashboard
+            if dashboard and on_dashboard:
+                on_dashboard(dashboard)
+            dataset = (
+                ray.data.from_items(
+                    [{"key": key, "part": json.dumps(asdict(part))} for key, part in todo.items()],
+                    override_num_blocks=len(todo),
+                )
+                .flat_map(functools.partial(_part_rows, recipe=recipe.identity), num_cpus=READER_CPUS)
+                .map_batches(
+                    _EmbedActor,
+                    fn_constructor_args=(loader, recipe.identity),
+                    batch_size=batch_size,
+                    batch_format="numpy",
+                    compute=ray.data.ActorPoolStrategy(size=workers),
+                    num_cpus=cpus_per_worker,
+                    num_gpus=gpus_per_worker,
+                )
+            )
+            pending: dict[str, dict[str, list[Any]]] = {}
+            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+                for row in range(len(batch["key"])):
+                    key = str(batch["key"][row])
+                    rows = pending.setdefault(
+                        key, {"id": [], "content_hash": [], "vector": [], "rejected": [], "seen": []}
+                    )
+                    rows["seen"].append(1)
+                    kind = str(batch["kind"][row])
+                    if kind == "article":
+                        rows["id"].append(str(batch["id"][row]))
+                        rows["content_hash"].append(str(batch["content_hash"][row]))
+                        rows["vector"].append(batch["vector"][row])
+                    elif kind == "rejected":
+                        rejected = Rejected(
+                            int(batch["line"][row]),
+                            str(batch["reason"][row]),
+                            str(batch["id"][row]) or None,
+                            Path(todo[key].source).name,
+                        )
+                        message = str(rejected)
+                        rows["rejected"].append(message)
+                        report.rejected.append(message)
+                        if on_reject:
+                            on_reject(message)
+                    if len(rows["seen"]) == int(batch["part_rows"][row]):
+                        _finish(out, manifest, key, todo[key], pending.pop(key), report, on_progress)
+            if pending:  # every part's rows come back, or Ray raises: this would be a defect here
+                raise SeealsoError(f"{len(pending)} parts came back incomplete; run seealso embed again")
         manifest.save(out)
         report.seconds = time.perf_counter() - started
         return report
 
-    with _ray(ray, address, workers * cpus_per_worker) as dashboard:
-        free = ray.cluster_resources().get("CPU", 0) - workers * cpus_per_worker
-        if free < READER_CPUS:  # Ray would wait for a reader's CPU that actors hold for ever
-            raise SeealsoError(
-                f"{workers} actors of {cpus_per_worker:g} CPUs leave no CPU to read the archive with "
-                f"on this Ray cluster ({free + workers * cpus_per_worker:g} CPUs): ask for fewer"
-            )
-        report.dashboard = dashboard
-        if dashboard and on_dashboard:
-            on_dashboard(dashboard)
-        dataset = (
-            ray.data.from_items(
-                [{"key": key, "part": json.dumps(asdict(part))} for key, part in todo.items()],
-                override_num_blocks=len(todo),
-            )
-            .flat_map(functools.partial(_part_rows, recipe=recipe.identity), num_cpus=READER_CPUS)
-            .map_batches(
-                _EmbedActor,
-                fn_constructor_args=(loader, recipe.identity),
-                batch_size=batch_size,
-                batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=workers),
-                num_cpus=cpus_per_worker,
-                num_gpus=gpus_per_worker,
-            )
-        )
-        pending: dict[str, dict[str, list[Any]]] = {}
-        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            for row in range(len(batch["key"])):
-                key = str(batch["key"][row])
-                rows = pending.setdefault(
-                    key, {"id": [], "content_hash": [], "vector": [], "rejected": [], "seen": []}
-                )
-                rows["seen"].append(1)
-                kind = str(batch["kind"][row])
-                if kind == "article":
-                    rows["id"].append(str(batch["id"][row]))
-                    rows["content_hash"].append(str(batch["content_hash"][row]))
-                    rows["vector"].append(batch["vector"][row])
-                elif kind == "rejected":
-                    rejected = Rejected(
-                        int(batch["line"][row]),
-                        str(batch["reason"][row]),
-                        str(batch["id"][row]) or None,
-                        Path(todo[key].source).name,
-                    )
-                    message = str(rejected)
-                    rows["rejected"].append(message)
-                    report.rejected.append(message)
-                    if on_reject:
-                        on_reject(message)
-                if len(rows["seen"]) == int(batch["part_rows"][row]):
-                    _finish(out, manifest, key, todo[key], pending.pop(key), report, on_progress)
-        if pending:  # every part's rows come back, or Ray raises: this would be a defect here
-            raise SeealsoError(f"{len(pending)} parts came back incomplete; run seealso embed again")
-    manifest.save(out)
-    report.seconds = time.perf_counter() - started
-    return report
+
+@contextlib.contextmanager
+def _only_run(out: Path) -> Iterator[None]:
+    """Hold `out`'s lock for the run: two runs into one folder would overwrite each other's manifest."""
+    path = out / "embed.lock"
+    files.create_private(path)
+    with open(path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SeealsoError(f"another seealso embed is writing {out}; wait for it to finish") from None
+        yield
 
 
 def _finish(
@@ -214,11 +241,15 @@ def _ray(ray: Any, address: str | None, cpus: float) -> Iterator[str | None]:
         yield None
         return
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
-    context = (
-        ray.init(address=address, **quiet)
-        if address
-        else ray.init(num_cpus=math.ceil(cpus) + 1, **quiet)  # and one for the readers
-    )
+    try:
+        context = (
+            ray.init(address=address, **quiet)
+            if address
+            else ray.init(num_cpus=math.ceil(cpus) + 1, **quiet)  # and one for the readers
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise SeealsoError(f"cannot start or join {where}: {exc}") from None
     # seealso reports progress itself; Ray Data's execution logs stay in Ray's session folder.
     ray.data.DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)
@@ -263,7 +294,7 @@ class _EmbedActor:
 
     def __init__(self, loader: Loader, recipe: str) -> None:
         # Actors on one machine share the model cache: one builds or exports it, the others wait.
-        lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / "seealso-embed-model.lock"
+        lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"seealso-embed-model-{os.getuid()}.lock"
         with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self.embedder = loader()

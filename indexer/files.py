@@ -26,3 +26,13 @@ def create_private(path: Path) -> None:
 def make_private(path: Path) -> None:
     """Make a file just written (before it is renamed into place) private."""
     os.chmod(path, FILE_MODE)
+
+
+def sync_file(path: Path) -> None:
+    """Flush a file just written to disk, so that renaming it into place cannot, after a power
+    loss, leave an empty or partial file under the final name."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

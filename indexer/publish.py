@@ -36,6 +36,7 @@ def publish(store: Store, into: Path, *, models: bool = True) -> Manifest:
         finally:
             target.close()
         files.make_private(partial / CATALOG_FILE)
+        files.sync_file(partial / CATALOG_FILE)
         if models and (store.data_dir / "models").is_dir():
             shutil.copytree(store.data_dir / "models", partial / "models", symlinks=True)
         os.replace(partial, into)
@@ -55,6 +56,7 @@ def _copy_snapshot(store: Store, folder: Path) -> Manifest:
             for source in (index, index.with_suffix(".ids.npy")):
                 shutil.copyfile(source, folder / source.name)
                 files.make_private(folder / source.name)
+                files.sync_file(folder / source.name)
         except FileNotFoundError:
             continue
         manifest.save(folder / MANIFEST_FILE)

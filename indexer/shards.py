@@ -140,6 +140,7 @@ class VectorsManifest:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         files.create_private(tmp)
         tmp.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+        files.sync_file(tmp)
         os.replace(tmp, path)
 
     def same_vectors(self, other: VectorsManifest) -> bool:
@@ -154,6 +155,16 @@ class VectorsManifest:
         return f"model {self.model!r}, recipe {self.recipe!r}, {self.arithmetic} arithmetic"
 
 
+def _pyarrow() -> tuple[Any, Any]:
+    """pyarrow and its Parquet module: an optional dependency (`seealso[ray]`)."""
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise SeealsoError("vector shards need pyarrow: pip install 'seealso[ray]'") from None
+    return pyarrow, pyarrow.parquet
+
+
 def shard_name(key: str) -> str:
     return f"part-{key}.parquet"
 
@@ -163,9 +174,7 @@ def write_shard(
 ) -> Path:
     """Write one part's vectors (`rows`: ids, content hashes, vectors) as a Parquet shard, under a
     temporary name renamed when complete."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    pa, pq = _pyarrow()
     count = len(rows["id"])
     flat = np.asarray(rows["vector"], dtype=np.float32).reshape(-1)
     table = pa.table(
@@ -181,6 +190,7 @@ def write_shard(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     files.create_private(tmp)
     pq.write_table(table, tmp)
+    files.sync_file(tmp)
     os.replace(tmp, path)
     return path
 
@@ -196,8 +206,7 @@ class VectorSource:
     KEEP = 8
 
     def __init__(self, folder: Path) -> None:
-        import pyarrow.parquet as pq
-
+        _, pq = _pyarrow()
         manifest = VectorsManifest.load(folder)
         if manifest is None:
             raise InputError(f"{folder} holds no {MANIFEST}: make it with seealso embed")

@@ -127,13 +127,20 @@ def sync(source: Catalog, target: Catalog, author: str) -> Counter[str]:
     def what(override: Override) -> tuple[str, int | None, str | None]:
         return override.action, override.position, override.expires_at
 
-    wanted_overrides = {(o.scope, o.source, o.target): o for o in source.all_overrides()}
+    def place(o: Override) -> tuple[str, str, str]:
+        """Where an override of `source` goes in `target`: a keyword under its group's key there
+        (the two data dirs may have chosen different members as a group's key)."""
+        keyed = o.scope in ("keyword", "keyword_related")
+        return (o.scope, target.canonical_key(o.source) if keyed else o.source,
+                target.canonical_key(o.target) if o.scope == "keyword_related" else o.target)  # fmt: skip
+
+    wanted_overrides = {place(o): o for o in source.all_overrides()}
     held_overrides = {(o.scope, o.source, o.target): o for o in target.all_overrides()}
     for scope, key, other in held_overrides.keys() - wanted_overrides.keys():
         target.remove_override(scope, key, other, author)
         changed["override"] += 1
-    for place, override in wanted_overrides.items():
-        held_one = held_overrides.get(place)
+    for where, override in wanted_overrides.items():
+        held_one = held_overrides.get(where)
         if held_one is None or what(held_one) != what(override):
             apply(target, {"kind": "override", **override.to_dict()}, author)
             changed["override"] += 1

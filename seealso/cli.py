@@ -253,9 +253,10 @@ def embed(
     logging.getLogger("ray").setLevel(logging.WARNING)
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     more: dict[str, Any] = {"embed_threads": max(1, int(cpus))}
-    if gpus:
-        more.update(device="cuda", backend="torch")
-    config = settings(out, model, **more)
+    config = identity = settings(out, model, **more)
+    if gpus:  # the actors run torch on their GPUs; this machine loads it on its CPU, for its identity
+        config = settings(out, model, **more, device="cuda", backend="torch")
+        identity = settings(out, model, **more, device="cpu", backend="torch")
     show = not quiet and sys.stderr.isatty()
     with tqdm(unit=" lines", disable=not show, file=sys.stderr, desc="embedding") as bar:
 
@@ -277,6 +278,7 @@ def embed(
             on_progress=bar.update,
             on_plan=plan,
             on_dashboard=lambda url: tqdm.write(f"seealso: Ray's dashboard is at {url}", file=sys.stderr),
+            identity=identity.load_embedder,
         )
     err(report.summary())
     if report.rejected:
@@ -341,6 +343,7 @@ def rebuild(
             embedder,
             articles,
             prune=True,
+            on_reject=lambda r: tqdm.write(f"seealso: rejected {r}", file=sys.stderr),
             on_progress=bar.update,
             author="seealso rebuild",
             vectors=source,
@@ -352,6 +355,8 @@ def rebuild(
     err(report.summary())
     work = ", ".join(f"{count} {kind.replace('_', ' ')}s" for kind, count in sorted(carried.items()))
     err(f"seealso: editors' work carried over: {work or 'nothing new'}")
+    if report.rejected:  # articles the live data dir holds and the new one could not take
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @app.command()

@@ -28,7 +28,7 @@ from seealso.service.feed import Feed
 
 log = logging.getLogger("seealso.service")
 
-# How long a replaced data dir stays open for the requests that took it before the switch.
+# After this long, a replaced data dir still in use by requests is logged (it closes when they end).
 GRACE_SECONDS = 60.0
 
 
@@ -42,6 +42,8 @@ class Served:
     keywords: Keywords
     feed: Feed | None = None
     _requests: int = 0
+    _retired: bool = False
+    _closed: bool = False
     _idle: threading.Condition = field(default_factory=threading.Condition)
 
     def enter(self) -> None:
@@ -52,14 +54,24 @@ class Served:
         with self._idle:
             self._requests -= 1
             self._idle.notify_all()
+            last = self._retired and self._requests == 0 and not self._closed
+            self._closed = self._closed or last
+        if last:  # the last request of a replaced data dir closes it
+            self.store.close()
 
-    def close(self, wait: float = 0.0) -> None:
-        """Stop its feed, wait up to `wait` seconds for its requests to finish, and close it."""
+    def retire(self, grace: float = GRACE_SECONDS) -> None:
+        """Stop its feed, and close it once the requests that took it are done (at once if none
+        did): a request is never left with a closed data dir."""
         if self.feed is not None:
             self.feed.stop()
         with self._idle:
-            self._idle.wait_for(lambda: self._requests == 0, timeout=wait)
-        self.store.close()
+            self._retired = True
+            idle = self._requests == 0 and not self._closed
+            self._closed = self._closed or idle
+            if not idle and not self._idle.wait_for(lambda: self._requests == 0, timeout=grace):
+                log.warning("%d requests still use %s, replaced %.0fs ago", self._requests, self.path, grace)
+        if idle:
+            self.store.close()
 
 
 def open_served(settings: Settings, path: Path, on_webhook_failure: Callable[[str], None]) -> Served:
@@ -135,7 +147,7 @@ class Serving:
             "switched from %s to %s (model %s) in %.1fs",
             old.path, target, new.store.model, time.perf_counter() - started,
         )  # fmt: skip
-        retire = threading.Thread(target=old.close, args=(GRACE_SECONDS,), name="seealso-retire", daemon=True)
+        retire = threading.Thread(target=old.retire, name="seealso-retire", daemon=True)
         retire.start()
         self._retired.append(retire)
         if new.feed is not None:

@@ -453,3 +453,16 @@ def test_suggest_keywords_writes_csv_for_the_untagged(cli, indexed: Path) -> Non
     )  # carried: never suggested
     unknown = cli("suggest-keywords", "nope")
     assert unknown.exit_code == 1 and "nope" in unknown.output
+
+
+def test_embed_and_vectors_without_the_ray_extra_say_what_to_install(
+    cli, indexed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where seealso[ray] is not installed
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    embedded = cli("embed", str(indexed), "--out", str(tmp_path / "vectors"))
+    assert embedded.exit_code == 1
+    assert embedded.stderr.strip() == "seealso: error: seealso embed needs Ray: pip install 'seealso[ray]'"
+    index = cli("index", str(indexed), "--vectors", str(tmp_path / "vectors"))
+    assert index.exit_code == 1
+    assert index.stderr.strip() == "seealso: error: vector shards need pyarrow: pip install 'seealso[ray]'"

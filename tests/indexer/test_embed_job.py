@@ -180,13 +180,14 @@ def test_a_killed_run_resumes_without_redoing_finished_parts(
     env = {**os.environ, "SEEALSO_MODEL": DEFAULT_MODEL, "RAY_ADDRESS": ""}
     run = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 240
-    while not list(out.glob("part-*.parquet")) and time.monotonic() < deadline and run.poll() is None:
+    while not (out / MANIFEST).exists() and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.05)
     os.killpg(run.pid, signal.SIGKILL)  # the run and the Ray instance it started
     run.communicate()
-    finished = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.parquet")}
+    # Done: the parts the manifest lists (a shard written but not yet listed is written again).
+    listed = json.loads((out / MANIFEST).read_text())["parts"] if (out / MANIFEST).exists() else {}
+    finished = {entry["file"]: (out / entry["file"]).stat().st_mtime_ns for entry in listed.values()}
     assert 1 <= len(finished) < 9, "the run was killed once a first part was done, before the last"
-    assert not [p for p in out.glob("part-*.parquet") if p.stat().st_size == 0]
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 3, done.stderr  # the broken line
@@ -195,6 +196,7 @@ def test_a_killed_run_resumes_without_redoing_finished_parts(
         p.name: p.stat().st_mtime_ns for p in out.glob("part-*.parquet") if p.name in finished
     } == finished
     assert len(list(out.glob("part-*.parquet"))) == 8 + 1  # a.jsonl in 8 parts, b.jsonl.gz whole
+    assert not list(out.glob(".*.tmp"))  # no shard or manifest left half-written
     assert len(VectorSource(out)) == len(LINES)
     assert json.loads((out / MANIFEST).read_text())["model"] == real_embedder.name
 

@@ -284,6 +284,7 @@ def test_a_server_switches_data_dirs_when_the_current_link_moves_and_drops_no_re
             point("new")
             switched = settled(base, "new")
             time.sleep(1)
+            moved_back = time.monotonic()
             point("old")
             back = settled(base, "old")
             time.sleep(1)
@@ -294,7 +295,7 @@ def test_a_server_switches_data_dirs_when_the_current_link_moves_and_drops_no_re
         with urllib.request.urlopen(base + "/readyz", timeout=5) as response:
             assert json.load(response)["model"] == "test/hashing-64"
     assert failures == []
-    assert {name for at, name in seen if switched < at < back - 1} == {"new"}
+    assert {name for at, name in seen if switched < at < moved_back} == {"new"}
     assert {name for at, name in seen if at > back} == {"old"}
     assert len(seen) > 50
 
@@ -326,3 +327,28 @@ def test_a_switch_to_a_folder_that_is_no_data_dir_or_of_a_refused_model_keeps_se
         current.unlink()
         current.symlink_to(old)
         assert serving.switch() is False  # back where it is: nothing to do
+
+
+def test_a_replaced_data_dir_closes_when_its_last_request_ends_and_not_before(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    from seealso.service.serving import open_served
+
+    settings = Settings(data_dir=data_dir, model="test/hashing", feed=False)
+    busy = open_served(settings, data_dir, lambda url: None)
+    busy.enter()  # a request that took it before the switch
+    busy.enter()
+    busy.retire(grace=0.05)
+    assert "2 requests still use" in caplog.text
+    assert busy.store.catalog.count() == 4  # still open for them
+    busy.leave()
+    assert busy.store.catalog.count() == 4
+    busy.leave()  # the last one closes it
+    with pytest.raises(sqlite3.ProgrammingError):
+        busy.store.catalog.count()
+    idle = open_served(settings, data_dir, lambda url: None)
+    idle.retire()  # nobody took it: closed at once
+    with pytest.raises(sqlite3.ProgrammingError):
+        idle.store.catalog.count()
