@@ -240,7 +240,7 @@ def _ray(ray: Any, address: str | None, cpus: float) -> Iterator[str | None]:
     if ray.is_initialized():
         yield None
         return
-    quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     try:
         context = (
             ray.init(address=address, **quiet)

@@ -130,9 +130,10 @@ def index_articles(
         An IndexReport of what was added, updated, unchanged, deleted and rejected.
     """
     started = time.perf_counter()
+    if vectors is not None:  # before the data dir records a model: a refusal leaves it as it was
+        arithmetic = store.recorded_arithmetic() or ("int8" if embedder.runtime.endswith("int8") else "exact")
+        vectors.check(embedder.name, (recipe or recorded_recipe(store)).identity, arithmetic)
     recipe = bind_embedder(store, embedder, recipe)
-    if vectors is not None:
-        vectors.check(embedder.name, recipe.identity, store.recorded_arithmetic() or "exact")
     start_seq = store.catalog.seq()
     report = IndexReport()
     seen: set[str] = set()

@@ -29,6 +29,10 @@ class _Commands(TyperGroup):
         except SeealsoError as exc:
             typer.echo(f"seealso: error: {exc}", err=True)
             raise typer.Exit(1) from None
+        except OSError as exc:  # a folder that cannot be made, a file that cannot be written...
+            where = f": {exc.filename}" if exc.filename else ""
+            typer.echo(f"seealso: error: {exc.strerror or exc}{where}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -249,6 +253,10 @@ def embed(
     from tqdm import tqdm
 
     from seealso.indexer.embed_job import embed_archive
+    from seealso.indexer.store import CATALOG_FILE
+
+    if (out / CATALOG_FILE).exists():
+        raise SeealsoError(f"{out} is a data dir: give --out a folder of its own for the vectors")
 
     logging.getLogger("ray").setLevel(logging.WARNING)
     logging.getLogger("ray.data").setLevel(logging.WARNING)
@@ -320,6 +328,8 @@ def rebuild(
         raise SeealsoError(f"{live_dir} is not a data dir (it has no {CATALOG_FILE})")
     if into.resolve() == live_dir.resolve():
         raise SeealsoError("--into must be another data dir than the live one")
+    if into.is_dir() and any(into.iterdir()) and not (into / CATALOG_FILE).exists():
+        raise SeealsoError(f"{into} holds other files: --into takes a new folder or a data dir to catch up")
     live = Store.open(live_dir)
     config = settings(into, model)
     store = Store.open(config.data_dir, create=True, index_kind=config.index_type)
@@ -381,6 +391,8 @@ def publish(
     live_dir = settings(data_dir).data_dir
     if not (live_dir / CATALOG_FILE).exists():
         raise SeealsoError(f"{live_dir} is not a data dir (it has no {CATALOG_FILE})")
+    if into.resolve().is_relative_to(live_dir.resolve()):
+        raise SeealsoError("--into must be outside the data dir it copies")
     store = Store.open(live_dir)
     manifest = publish_dir(store, into, models=models)
     store.close()

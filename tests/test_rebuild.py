@@ -124,6 +124,17 @@ def test_rebuild_refuses_what_is_no_live_data_dir(cli, live: Path, tmp_path: Pat
     same = cli("rebuild", "-d", str(live), "--into", str(live))
     assert same.exit_code == 1 and "another data dir than the live one" in same.stderr
     assert not (tmp_path / "new").exists()
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.jsonl").write_text("{}\n")
+    other = cli("rebuild", "-d", str(live), "--into", str(tmp_path / "articles"))
+    assert other.exit_code == 1 and "holds other files" in other.stderr
+    assert sorted(p.name for p in (tmp_path / "articles").iterdir()) == ["a.jsonl"]
+    (tmp_path / "afile").write_text("")
+    unmakeable = cli("rebuild", "-d", str(live), "--into", str(tmp_path / "afile" / "new"))
+    assert unmakeable.exit_code == 1
+    assert unmakeable.stderr.strip() == f"seealso: error: Not a directory: {tmp_path / 'afile' / 'new'}"
+    inside = cli("publish", "-d", str(live), "--into", str(live / "copy"))
+    assert inside.exit_code == 1 and "outside the data dir" in inside.stderr
 
 
 def test_compare_reports_the_overlap_of_the_lists_and_the_pages_that_change_most(

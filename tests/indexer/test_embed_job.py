@@ -241,3 +241,6 @@ def test_the_commands_embed_then_index_from_the_vectors_and_refuse_another_model
     assert other.exit_code == 1
     assert "were computed with model 'test/hashing-64'" in other.stderr
     assert "this data dir's are model 'test/hashing-128'" in other.stderr
+    assert Store.open(tmp_path / "other").model is None  # refused before it recorded a model
+    into_data_dir = runner.invoke(app, ["embed", str(archive), "--out", str(data)])
+    assert into_data_dir.exit_code == 1 and "is a data dir" in into_data_dir.stderr
