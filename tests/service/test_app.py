@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -318,7 +319,8 @@ def test_a_switch_to_a_folder_that_is_no_data_dir_or_of_a_refused_model_keeps_se
         for wrong, why in ((tmp_path / "empty", "is not a data dir"), (other, "test/hashing-128")):
             current.unlink()
             current.symlink_to(wrong)
-            assert serving.switch() is False
+            with caplog.at_level(logging.WARNING, logger="seealso.service"):
+                assert serving.switch() is False
             assert why in caplog.text
             assert client.get("/readyz").json()["data_dir"] == "data"
             assert client.get(related_url("mali-1", k=1)).json()["items"][0]["id"] == "mali-2"
@@ -340,7 +342,8 @@ def test_a_replaced_data_dir_closes_when_its_last_request_ends_and_not_before(
     busy = open_served(settings, data_dir, lambda url: None)
     busy.enter()  # a request that took it before the switch
     busy.enter()
-    busy.retire(grace=0.05)
+    with caplog.at_level(logging.WARNING, logger="seealso.service"):
+        busy.retire(grace=0.05)
     assert "2 requests still use" in caplog.text
     assert busy.store.catalog.count() == 4  # still open for them
     busy.leave()
