@@ -910,6 +910,18 @@ class Catalog:
         with self._lock:
             return paging.changes(self._db, since, limit)
 
+    def start_page_feed_after(self, seq: int) -> bool:
+        """See `seealso.indexer.pages.start_after`."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                moved = paging.start_after(self._db, seq)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return moved
+
     def page_bounds(self) -> tuple[int, int]:
         with self._lock:
             return paging.bounds(self._db)

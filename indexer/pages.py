@@ -265,6 +265,19 @@ def bounds(db: sqlite3.Connection) -> tuple[int, int]:
     return int(first) - 1, int(last)
 
 
+def start_after(db: sqlite3.Connection, seq: int) -> bool:
+    """Make the feed start after `seq` (another data dir's last, which this one will replace):
+    its own entries so far are dropped and its next one is `seq + 2`, so that a `since` from the
+    other data dir's feed is older than this one keeps (a 410: resync). Nothing changes when the
+    feed is already past `seq`; True when it was moved."""
+    if bounds(db)[1] > seq:
+        return False
+    db.execute("DELETE FROM page_changes")
+    db.execute("DELETE FROM sqlite_sequence WHERE name = 'page_changes'")
+    db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('page_changes', ?)", (seq + 1,))
+    return True
+
+
 @dataclass(frozen=True)
 class WebhookCursor:
     url: str

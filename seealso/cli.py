@@ -360,6 +360,9 @@ def rebuild(
         )
         carried = transfer.sync(live.catalog, store.catalog, "seealso rebuild")
     _update_pages(store, config, first=True)
+    # Every list may change with the switch: a site following the live feed is told to resync
+    # (a 410) by the new one, whose feed starts after the live one's last entry.
+    store.catalog.start_page_feed_after(live.catalog.page_bounds()[1])
     store.close()
     live.close()
     err(report.summary())

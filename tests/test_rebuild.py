@@ -77,6 +77,9 @@ def test_rebuild_makes_a_data_dir_of_another_model_with_the_editors_work(
     )  # type: ignore[union-attr]
     old_store.close()
     new_store.close()
+    # A site following the live feed gets a 410 (resync) from the new one, never another feed's pages.
+    live_last = Store.open(live).catalog.page_bounds()[1]
+    assert Store.open(new).catalog.page_bounds() == (live_last + 1, live_last + 1)
     again = cli("rebuild", "--data-dir", str(live), "--into", str(new), "-q")
     assert "added 0, updated 0, unchanged 134, deleted 0" in again.stderr
     assert "editors' work carried over: nothing new" in again.stderr
@@ -231,3 +234,29 @@ def test_publish_copies_a_data_dir_consistently_while_it_is_written(cli, live: P
     again = cli("publish", "-d", str(live), "--into", str(copies[0]))
     assert again.exit_code == 1 and "publish into a new folder" in again.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial copy left
+
+
+def test_after_a_switch_a_site_following_the_live_feed_is_told_to_resync(
+    cli, live: Path, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from seealso.cli import _update_pages
+    from seealso.config import Settings
+    from seealso.service.app import create_app
+
+    store = Store.open(live)
+    settings = Settings(data_dir=live)
+    _update_pages(store, settings, first=True)  # the live feed, as a server keeps it
+    store.catalog.write(deletes=["mali-coup-02-fr"], author="site")  # its page goes, others change
+    _update_pages(store, settings)
+    first, live_last = store.catalog.page_bounds()
+    assert live_last > first  # the site has followed the live feed up to here
+    store.close()
+
+    new = tmp_path / "new"
+    assert cli("rebuild", "-d", str(live), "--model", "test/hashing-128", "--into", str(new), "-q").exit_code == 0
+    with TestClient(create_app(Settings(data_dir=new))) as client:
+        gone = client.get("/v1/changes", params={"since": live_last})
+        assert gone.status_code == 410 and gone.json()["seq"] == live_last + 1
+        assert client.get("/v1/changes", params={"since": live_last + 1}).json()["pages"] == []
