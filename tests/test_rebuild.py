@@ -255,7 +255,10 @@ def test_after_a_switch_a_site_following_the_live_feed_is_told_to_resync(
     store.close()
 
     new = tmp_path / "new"
-    assert cli("rebuild", "-d", str(live), "--model", "test/hashing-128", "--into", str(new), "-q").exit_code == 0
+    assert (
+        cli("rebuild", "-d", str(live), "--model", "test/hashing-128", "--into", str(new), "-q").exit_code
+        == 0
+    )
     with TestClient(create_app(Settings(data_dir=new))) as client:
         gone = client.get("/v1/changes", params={"since": live_last})
         assert gone.status_code == 410 and gone.json()["seq"] == live_last + 1
