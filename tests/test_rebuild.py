@@ -191,6 +191,9 @@ def test_compare_reports_the_overlap_of_the_lists_and_the_pages_that_change_most
 def test_compare_refuses_what_is_no_data_dir(cli, live: Path, tmp_path: Path) -> None:
     result = cli("compare", str(live), str(tmp_path / "nothing"))
     assert result.exit_code == 1 and "is not a data dir" in result.stderr
+    Store.open(tmp_path / "empty", create=True).close()
+    empty = cli("compare", str(live), str(tmp_path / "empty"))
+    assert empty.exit_code == 1 and "holds no articles yet" in empty.stderr
 
 
 def test_publish_copies_a_data_dir_consistently_while_it_is_written(cli, live: Path, tmp_path: Path) -> None:
