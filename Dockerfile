@@ -7,6 +7,9 @@ FROM python:3.11.13-slim-bookworm
 
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Extras to install with seealso: `--build-arg EXTRAS=ray` for an image a Ray cluster's nodes run
+# (`seealso embed --ray ...`); none by default.
+ARG EXTRAS=
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -24,7 +27,7 @@ RUN pip install --no-cache-dir "torch==${TORCH_VERSION}" \
 # maps the top-level folders (indexer/, ranking/, embeddings/, service/) into the `seealso`
 # package, and seealso/'s links to them are copied as links. The wheel holds `seealso` alone.
 COPY . /usr/src/seealso
-RUN pip install --no-cache-dir /usr/src/seealso \
+RUN pip install --no-cache-dir "/usr/src/seealso${EXTRAS:+[${EXTRAS}]}" \
     && seealso --help > /dev/null
 
 # A non-root user, numeric so that runAsNonRoot-style checks can verify it; it owns the data dir,
