@@ -920,6 +920,8 @@ def serve(
     else:
         err(f"seealso: {config.data_dir} has no index yet: starting empty (articles can be PUT over HTTP)")
     err(f"seealso: serving {config.data_dir} on http://{config.host}:{config.port}")
+    if config.data_dir.is_symlink() and config.switch_check_seconds > 0:
+        err(f"seealso: {config.data_dir} is a link to {config.data_dir.resolve()}: where it points is served")
     if not config.editor_users:
         err("seealso: no SEEALSO_EDITOR_USERS: nobody can sign in to the editor page (/editor)")
     if not config.writer_tokens():
