@@ -245,11 +245,16 @@ def _ray(ray: Any, address: str | None, cpus: float) -> Iterator[str | None]:
         context = (
             ray.init(address=address, **quiet)
             if address
-            else ray.init(num_cpus=math.ceil(cpus) + 1, **quiet)  # and one for the readers
+            # A new instance of its own ("local"), even beside a cluster this machine runs.
+            else ray.init(address="local", num_cpus=math.ceil(cpus) + 1, **quiet)  # +1: readers
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise SeealsoError(f"cannot start or join {where}: {exc}") from None
+        if not address:
+            raise SeealsoError(f"cannot start a local Ray instance: {exc}") from None
+        raise SeealsoError(
+            f"cannot join the Ray cluster at {address}: {exc} (is it running? `ray status` says; a "
+            "cluster with Ray's token authentication also wants RAY_AUTH_MODE=token and its token)"
+        ) from None
     # seealso reports progress itself; Ray Data's execution logs stay in Ray's session folder.
     ray.data.DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)

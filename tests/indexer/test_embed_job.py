@@ -44,7 +44,7 @@ def archive_of(folder: Path, lines: list[str] = LINES) -> Path:
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -244,3 +244,34 @@ def test_the_commands_embed_then_index_from_the_vectors_and_refuse_another_model
     assert Store.open(tmp_path / "other").model is None  # refused before it recorded a model
     into_data_dir = runner.invoke(app, ["embed", str(archive), "--out", str(data)])
     assert into_data_dir.exit_code == 1 and "is a data dir" in into_data_dir.stderr
+
+
+def test_embed_joins_a_running_ray_cluster_by_its_address(tmp_path: Path) -> None:
+    """`ray start --head` as an operator starts a cluster, then `seealso embed --ray ADDRESS`."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ray_bin = Path(sys.executable).with_name("ray")
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_ADDRESS": "", "SEEALSO_MODEL": "test/hashing"}
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+         "--include-dashboard", "false", "--disable-usage-stats"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        command = [sys.executable, "-m", "seealso", "embed", str(archive_of(tmp_path / "archive"))]
+        command += ["--out", str(tmp_path / "vectors"), "--ray", f"127.0.0.1:{port}", "-q"]
+        deadline = time.monotonic() + 120
+        while True:  # the head takes a few seconds to take drivers
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+            if done.returncode != 1 or time.monotonic() > deadline or head.poll() is not None:
+                break
+            time.sleep(2)
+        assert done.returncode == 3, done.stderr  # the broken line
+        assert "embedded 134 articles" in done.stderr.splitlines()[-1]
+        assert len(VectorSource(tmp_path / "vectors")) == len(LINES)
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
