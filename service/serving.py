@@ -136,6 +136,10 @@ class Serving:
             if not (target / CATALOG_FILE).exists():  # a link to the wrong folder serves nothing
                 raise SeealsoError(f"{target} is not a data dir (it has no {CATALOG_FILE})")
             new = self._open(target)
+        except SeealsoError as exc:  # not a data dir, another model than the settings name...
+            log.error("switch to %s refused: %s; still serving %s", target, exc, self.current.path)
+            self._failed = target
+            return False
         except Exception:
             log.exception("switch to %s failed; still serving %s", target, self.current.path)
             self._failed = target
