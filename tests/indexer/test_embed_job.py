@@ -264,7 +264,12 @@ def test_embed_joins_a_running_ray_cluster_by_its_address(tmp_path: Path) -> Non
         command = [sys.executable, "-m", "seealso", "embed", str(archive_of(tmp_path / "archive"))]
         command += ["--out", str(tmp_path / "vectors"), "--ray", f"127.0.0.1:{port}", "-q"]
         deadline = time.monotonic() + 120
-        while True:  # the head takes a few seconds to take drivers
+        while time.monotonic() < deadline and head.poll() is None:  # its GCS listens first
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        while True:  # then the head takes a few seconds more to take drivers
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
             if done.returncode != 1 or time.monotonic() > deadline or head.poll() is not None:
                 break
