@@ -32,6 +32,7 @@ from seealso.embeddings.document import DEFAULT_RECIPE
 from seealso.errors import SeealsoError
 from seealso.indexer import files
 from seealso.indexer.reader import Record, Rejected
+from seealso.indexer.runner import arithmetic_of
 from seealso.indexer.shards import Part, VectorsManifest, plan_parts, read_part, shard_name, write_shard
 
 Loader = Callable[[], Embedder]
@@ -55,11 +56,6 @@ class EmbedReport:
             f"{self.parts - self.skipped_parts} parts written, {self.skipped_parts} already done, "
             f"rejected {len(self.rejected)}"
         )
-
-
-def arithmetic_of(embedder: Embedder) -> str:
-    """'int8' for a quantized model, else 'exact' (see `Store.recorded_arithmetic`)."""
-    return "int8" if embedder.runtime.endswith("int8") else "exact"
 
 
 def embed_archive(

@@ -86,13 +86,18 @@ def recorded_recipe(store: Store) -> DocumentRecipe:
     return DocumentRecipe.from_identity(store.catalog.meta("recipe") or "") or DEFAULT_RECIPE
 
 
+def arithmetic_of(embedder: Embedder) -> str:
+    """'int8' for a quantized model, else 'exact' (see `Store.recorded_arithmetic`)."""
+    return "int8" if embedder.runtime.endswith("int8") else "exact"
+
+
 def bind_embedder(store: Store, embedder: Embedder, recipe: DocumentRecipe | None = None) -> DocumentRecipe:
     """Record `embedder`'s model in the data dir before its first vectors (refused if another's)
     and return the recipe its articles are embedded with: `recipe`, else the data dir's own (so a
     data dir keeps the recipe it was built with when the default changes), else the default."""
     recipe = recipe or recorded_recipe(store)
     spec = embedder.spec.to_json() if embedder.spec is not None else None
-    arithmetic = "int8" if embedder.runtime.endswith("int8") else "exact"
+    arithmetic = arithmetic_of(embedder)
     store.bind_model(embedder.name, embedder.dimension, recipe.identity, embedder.languages, spec, arithmetic)
     return recipe
 
@@ -131,7 +136,7 @@ def index_articles(
     """
     started = time.perf_counter()
     if vectors is not None:  # before the data dir records a model: a refusal leaves it as it was
-        arithmetic = store.recorded_arithmetic() or ("int8" if embedder.runtime.endswith("int8") else "exact")
+        arithmetic = store.recorded_arithmetic() or arithmetic_of(embedder)
         vectors.check(embedder.name, (recipe or recorded_recipe(store)).identity, arithmetic)
     recipe = bind_embedder(store, embedder, recipe)
     start_seq = store.catalog.seq()

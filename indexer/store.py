@@ -35,6 +35,12 @@ MANIFEST_FILE = "manifest.json"
 WRITER_LOCK = "writer.lock"
 
 
+def require_data_dir(path: Path) -> None:
+    """Refuse a folder that holds no catalog (a link or a name that points at the wrong place)."""
+    if not (path / CATALOG_FILE).exists():
+        raise SeealsoError(f"{path} is not a data dir (it has no {CATALOG_FILE})")
+
+
 class WriterBusy(SeealsoError):
     def __init__(self, data_dir: Path, holder: str) -> None:
         super().__init__(f"{data_dir} is being written by {holder}; try again when it is done")

@@ -327,11 +327,10 @@ def rebuild(
     from seealso.indexer import transfer
     from seealso.indexer.reader import Record
     from seealso.indexer.runner import index_articles
-    from seealso.indexer.store import CATALOG_FILE, Store
+    from seealso.indexer.store import CATALOG_FILE, Store, require_data_dir
 
     live_dir = settings(data_dir).data_dir
-    if not (live_dir / CATALOG_FILE).exists():
-        raise SeealsoError(f"{live_dir} is not a data dir (it has no {CATALOG_FILE})")
+    require_data_dir(live_dir)
     if into.resolve() == live_dir.resolve():
         raise SeealsoError("--into must be another data dir than the live one")
     if into.is_dir() and any(into.iterdir()) and not (into / CATALOG_FILE).exists():
@@ -395,11 +394,10 @@ def publish(
     Example: seealso publish -d live --into releases/2026-12-03T10-00
     """
     from seealso.indexer.publish import publish as publish_dir
-    from seealso.indexer.store import CATALOG_FILE, Store
+    from seealso.indexer.store import Store, require_data_dir
 
     live_dir = settings(data_dir).data_dir
-    if not (live_dir / CATALOG_FILE).exists():
-        raise SeealsoError(f"{live_dir} is not a data dir (it has no {CATALOG_FILE})")
+    require_data_dir(live_dir)
     if into.resolve().is_relative_to(live_dir.resolve()):
         raise SeealsoError("--into must be outside the data dir it copies")
     store = Store.open(live_dir)
@@ -425,15 +423,14 @@ def compare(
 
     Example: seealso compare live next --limit 1000
     """
-    from seealso.indexer.store import CATALOG_FILE, Store
+    from seealso.indexer.store import Store, require_data_dir
     from seealso.ranking import Keywords, Ranker
     from seealso.ranking.compare import compare as compare_lists
 
     config = settings()
     sides = []
     for folder in (old_dir, new_dir):
-        if not (folder / CATALOG_FILE).exists():
-            raise SeealsoError(f"{folder} is not a data dir (it has no {CATALOG_FILE})")
+        require_data_dir(folder)
         store = Store.open(folder)
         if store.model is None:
             store.close()

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seealso.config import Settings
 from seealso.errors import SeealsoError
-from seealso.indexer.store import CATALOG_FILE, Store
+from seealso.indexer.store import Store, require_data_dir
 from seealso.ranking import Keywords, Ranker
 from seealso.service.feed import Feed
 
@@ -133,8 +133,7 @@ class Serving:
             return False
         started = time.perf_counter()
         try:
-            if not (target / CATALOG_FILE).exists():  # a link to the wrong folder serves nothing
-                raise SeealsoError(f"{target} is not a data dir (it has no {CATALOG_FILE})")
+            require_data_dir(target)  # a link to the wrong folder would serve nothing
             new = self._open(target)
         except SeealsoError as exc:  # not a data dir, another model than the settings name...
             log.error("switch to %s refused: %s; still serving %s", target, exc, self.current.path)
